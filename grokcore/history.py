@@ -1,0 +1,96 @@
+"""Training histories: curves evaluated at log-spaced steps, stored as numpy arrays.
+
+A `History` is what every metric, statistic and plot in grokcore reads. It holds
+evaluations on the *full* train and test splits (never sampled batches) at the
+steps listed in `steps`, plus the training objective at every single step
+(`batch_loss`), which loss-spike detection needs at full resolution.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+CURVES = ("train_loss", "train_acc", "test_loss", "test_acc", "norm")
+
+
+@dataclass(frozen=True, eq=False)
+class History:
+    """Curves of one run.
+
+    steps: (T,) int64, increasing evaluated steps; 0 is the initialization.
+    train_loss, train_acc, test_loss, test_acc: (T,) float64, on the full splits.
+    norm: (T,) total L2 norm of all parameters.
+    group_norms: name -> (T,) L2 norm of a parameter group (e.g. "attn_qkv").
+    batch_loss: (budget,) float32 training loss of the batch used at each step
+        (step s -> index s-1), without the weight-decay term.
+    budget: the number of optimizer steps trained (the censoring point).
+    config: the run config as a JSON-able dict (for provenance).
+    """
+
+    steps: np.ndarray
+    train_loss: np.ndarray
+    train_acc: np.ndarray
+    test_loss: np.ndarray
+    test_acc: np.ndarray
+    norm: np.ndarray
+    budget: int
+    group_norms: dict[str, np.ndarray] = field(default_factory=dict)
+    batch_loss: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    config: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.steps)
+        for name in CURVES:
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"History.{name} has {len(getattr(self, name))} points, steps has {n}")
+        for name, arr in self.group_norms.items():
+            if len(arr) != n:
+                raise ValueError(f"History.group_norms[{name!r}] has {len(arr)} points, steps has {n}")
+        if n and np.any(np.diff(self.steps) <= 0):
+            raise ValueError("History.steps must be strictly increasing")
+
+    def at(self, step: int) -> dict[str, float]:
+        """Curve values at the last evaluated step <= `step`."""
+        i = int(np.searchsorted(self.steps, step, side="right")) - 1
+        i = max(i, 0)
+        out = {name: float(getattr(self, name)[i]) for name in CURVES}
+        out["step"] = int(self.steps[i])
+        return out
+
+    # -- storage ---------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        """Serialize to an in-memory .npz (compressed)."""
+        arrays = {name: np.asarray(getattr(self, name)) for name in (*CURVES, "steps")}
+        arrays["batch_loss"] = np.asarray(self.batch_loss, dtype=np.float32)
+        for name, arr in self.group_norms.items():
+            arrays[f"group_norm/{name}"] = np.asarray(arr)
+        meta = {"budget": int(self.budget), "config": self.config}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> History:
+        """Inverse of `to_bytes`; raises ValueError on a damaged or incomplete payload."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            meta = json.loads(arrays.pop("meta").tobytes().decode())
+            groups = {
+                k.split("/", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("group_norm/")
+            }
+            return cls(
+                steps=arrays["steps"],
+                **{name: arrays[name] for name in CURVES},
+                batch_loss=arrays["batch_loss"],
+                group_norms=groups,
+                budget=int(meta["budget"]),
+                config=meta["config"],
+            )
+        except Exception as exc:  # zipfile, KeyError, JSON, shape errors all mean "damaged"
+            raise ValueError(f"not a valid grokcore history payload: {type(exc).__name__}: {exc}") from exc

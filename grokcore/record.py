@@ -1,0 +1,114 @@
+"""Claim records: what a claim test hands to the report.
+
+A `ClaimRecord` is plain data (JSON round-trips through `to_dict`/`from_dict`)
+so that it can travel from a pytest-xdist worker to the controller and into
+`reports/results.json`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Verdict(str, Enum):
+    """Outcome of a claim (or of one check inside a claim)."""
+
+    SUPPORTED = "SUPPORTED"  # the statistic's CI lies inside the claim's region
+    REFUTED = "REFUTED"  # it lies outside
+    INCONCLUSIVE = "INCONCLUSIVE"  # it straddles, or too many runs were censored
+    NOT_RUN = "NOT RUN"  # skipped: scale, data or hardware
+    ERROR = "ERROR"  # the claim test crashed; the traceback is in the record
+
+
+@dataclass(frozen=True)
+class Check:
+    """One statistic tested against one region.
+
+    name: what was measured, e.g. "slope of log t_test on log γ".
+    value: the point estimate; ci: its confidence interval (None for exact counts
+        that are judged directly); level: the CI's coverage.
+    region: the claim's region in words, e.g. "CI contains −1".
+    verdict: SUPPORTED / REFUTED / INCONCLUSIVE for this check alone.
+    detail: one sentence of why (n, censored runs, p-value...).
+    paper_value: the paper's own number, where it gives one.
+    """
+
+    name: str
+    value: float
+    ci: tuple[float, float] | None
+    region: str
+    verdict: Verdict
+    level: float = 0.95
+    detail: str = ""
+    paper_value: str | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure file written by the claim (PNG), with its caption."""
+
+    path: str
+    caption: str
+
+
+@dataclass
+class ClaimRecord:
+    """Everything the report shows about one claim."""
+
+    claim_id: str
+    title: str  # the claim in one line
+    paper: str  # short name from papers/README.md
+    section: str  # e.g. "§3, Fig 2c"
+    scale: str  # "quick" or "full"
+    verdict: Verdict
+    reason: str = ""  # why this verdict, in one or two sentences
+    statement: str = ""  # the claim in words, as long as it needs
+    checks: list[Check] = field(default_factory=list)
+    control: list[Check] = field(default_factory=list)
+    control_summary: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    deviations: list[str] = field(default_factory=list)  # how this scale differs from the paper
+    figures: list[Figure] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)  # per-run numbers (a table)
+    expectation: str = ""  # e.g. "xfail: known not to replicate because ..."
+    traceback: str = ""
+    duration_s: float = 0.0
+    runs_trained: int = 0
+    runs_cached: int = 0
+    nodeid: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["verdict"] = self.verdict.value
+        for group in ("checks", "control"):
+            for c in d[group]:
+                c["verdict"] = Verdict(c["verdict"]).value
+                c["ci"] = list(c["ci"]) if c["ci"] is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ClaimRecord:
+        d = dict(d)
+        d["verdict"] = Verdict(d["verdict"])
+        for group in ("checks", "control"):
+            d[group] = [
+                Check(**{**c, "verdict": Verdict(c["verdict"]), "ci": tuple(c["ci"]) if c["ci"] else None})
+                for c in d.get(group, [])
+            ]
+        d["figures"] = [Figure(**f) for f in d.get("figures", [])]
+        return cls(**d)
+
+
+def combine(verdicts: list[Verdict]) -> Verdict:
+    """A claim holds only if every check holds: any REFUTED refutes, else any doubt is INCONCLUSIVE."""
+    if not verdicts:
+        return Verdict.INCONCLUSIVE
+    if Verdict.ERROR in verdicts:
+        return Verdict.ERROR
+    if Verdict.REFUTED in verdicts:
+        return Verdict.REFUTED
+    if all(v is Verdict.SUPPORTED for v in verdicts):
+        return Verdict.SUPPORTED
+    return Verdict.INCONCLUSIVE
