@@ -1,0 +1,318 @@
+"""Figures for claim cards: learning curves, log-log fits, per-seed distributions.
+
+Every function writes one PNG to `path` and returns it as a `Path`. The backend is
+forced to Agg so that plotting works on headless workers and never opens a window.
+Curves are drawn on a log step axis, the way the grokking papers draw them, because
+the interesting events (fit, generalization) are orders of magnitude apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.lines import Line2D
+
+from grokcore.history import History
+
+DPI = 110
+MAX_GRID = 300  # points on a group's common step grid; enough for smooth lines
+COLORS = plt.get_cmap("tab10").colors
+BOX_STYLE = {
+    "medianprops": {"color": "0.2"},
+    **{f"{part}props": {"color": "0.55"} for part in ("box", "whisker", "cap")},
+}
+
+
+def _color(i: int) -> tuple[float, float, float]:
+    return COLORS[i % len(COLORS)]
+
+
+def _save(fig: plt.Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI, format="png")
+    plt.close(fig)
+    return path
+
+
+def _positive_steps(h: History) -> tuple[np.ndarray, np.ndarray]:
+    """Steps usable on a log axis, and the indices they come from.
+
+    Step 0 (the initialization) is shown at step 1 unless step 1 was evaluated too.
+    """
+    steps = np.asarray(h.steps, dtype=float)
+    idx = np.arange(len(steps))
+    if len(steps) > 1 and steps[0] == 0 and steps[1] == 1:
+        idx = idx[1:]
+    return np.maximum(steps[idx], 1.0), idx
+
+
+def _common_grid(histories: Sequence[History]) -> np.ndarray:
+    grid = np.unique(np.concatenate([_positive_steps(h)[0] for h in histories]))
+    if len(grid) > MAX_GRID:
+        grid = np.geomspace(grid[0], grid[-1], MAX_GRID)
+    return grid
+
+
+def _interp(h: History, attr: str, grid: np.ndarray) -> np.ndarray:
+    """One curve on `grid`, linear in log step; NaN outside the run's evaluated range."""
+    x, idx = _positive_steps(h)
+    y = np.asarray(getattr(h, attr), dtype=float)[idx]
+    lx, lg = np.log(x), np.log(grid)
+    out = np.interp(lg, lx, y)
+    out[(lg < lx[0] - 1e-12) | (lg > lx[-1] + 1e-12)] = np.nan
+    return out
+
+
+def _aggregate(
+    histories: Sequence[History], attr: str, grid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median and spread over runs: inter-quartile range, or min–max below 4 runs."""
+    ys = np.stack([_interp(h, attr, grid) for h in histories])
+    med = np.nanmedian(ys, axis=0)
+    if len(histories) >= 4:
+        lo, hi = np.nanpercentile(ys, [25, 75], axis=0)
+    else:
+        lo, hi = np.nanmin(ys, axis=0), np.nanmax(ys, axis=0)
+    return med, lo, hi
+
+
+def _band_plot(ax, grid, histories, attr, color, linestyle, label=None) -> None:
+    med, lo, hi = _aggregate(histories, attr, grid)
+    ax.plot(grid, med, color=color, linestyle=linestyle, lw=1.6, label=label)
+    if len(histories) > 1:
+        ax.fill_between(grid, lo, hi, color=color, alpha=0.18, lw=0)
+
+
+def _style(ax, title: str, ylabel: str, xlabel: str = "step", acc: bool = False) -> None:
+    """The axes every curve figure shares: log step axis, light grid, small title."""
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if acc:
+        ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _split_legend(ax, names: Sequence[str]) -> None:
+    """Legend with one colour per condition plus line-style keys for train/test."""
+    handles = [Line2D([], [], color=_color(i), lw=2) for i in range(len(names))]
+    handles += [Line2D([], [], color="0.3", ls="--"), Line2D([], [], color="0.3", ls="-")]
+    ax.legend(handles, [*names, "train", "test"], fontsize=8, frameon=False, loc="best")
+
+
+def plot_curves(
+    groups: dict[str, list[History]], path: str | Path, title: str = "", metric: str = "acc"
+) -> Path:
+    """Median train (dashed) and test (solid) accuracy or loss per condition, log step axis."""
+    if metric not in ("acc", "loss"):
+        raise ValueError(f"metric must be 'acc' or 'loss', got {metric!r}")
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for i, hs in enumerate(groups.values()):
+        if not hs:
+            continue
+        grid = _common_grid(hs)
+        _band_plot(ax, grid, hs, f"train_{metric}", _color(i), "--")
+        _band_plot(ax, grid, hs, f"test_{metric}", _color(i), "-")
+    _style(ax, title, "accuracy" if metric == "acc" else "loss", acc=metric == "acc")
+    if metric == "loss":
+        ax.set_yscale("log")
+    _split_legend(ax, list(groups))
+    return _save(fig, path)
+
+
+def plot_loglog_fit(
+    x: Sequence[float],
+    y: Sequence[float],
+    censored: Sequence[bool],
+    slope: float,
+    intercept: float | None,
+    ci_band: tuple[float, float] | None,
+    path: str | Path,
+    xlabel: str,
+    ylabel: str,
+    title: str = "",
+    reference_slope: float | None = -1,
+    base: float = np.e,
+) -> Path:
+    """Points on log-log axes with the fit log y = intercept + slope·log x (logs in `base`).
+
+    Censored points are hollow up-triangles at their censoring value (the true value is
+    at least that). `intercept=None` puts the line through the centroid of all points in
+    log space, which is where an OLS fit on them passes (`stats.loglog_slope` gives no
+    intercept). The CI band and the reference line pass through the fitted line at the
+    mean log x, so they show slopes only, not a second intercept.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    cens = np.asarray(censored, dtype=bool)
+    ok = (x > 0) & (y > 0)
+    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    ax.scatter(x[ok & ~cens], y[ok & ~cens], s=22, color=_color(0), label="observed", zorder=3)
+    if np.any(ok & cens):
+        hollow = {"marker": "^", "facecolors": "none", "edgecolors": _color(3), "zorder": 3}
+        ax.scatter(x[ok & cens], y[ok & cens], s=36, label="censored (≥)", **hollow)
+    if np.any(ok):
+        lb = np.log(base)
+        lx = np.log(x[ok]) / lb
+        pad = 0.05 * max(np.ptp(lx), 1e-9)
+        xs = np.linspace(lx.min() - pad, lx.max() + pad, 50)
+        cx = float(lx.mean())
+        cy = float(np.mean(np.log(y[ok]) / lb)) if intercept is None else intercept + slope * cx
+
+        def line(k: float) -> np.ndarray:
+            return cy + k * (xs - cx)
+
+        grid = base**xs
+        ax.plot(grid, base ** line(slope), color=_color(0), lw=1.6, label=f"fit, slope {slope:.3g}")
+        if ci_band is not None:
+            a, b = line(ci_band[0]), line(ci_band[1])
+            label = f"slope CI [{ci_band[0]:.3g}, {ci_band[1]:.3g}]"
+            lo, hi = base ** np.minimum(a, b), base ** np.maximum(a, b)
+            ax.fill_between(grid, lo, hi, color=_color(0), alpha=0.15, lw=0, label=label)
+        if reference_slope is not None:
+            label = f"reference slope {reference_slope:g}"
+            ax.plot(grid, base ** line(reference_slope), color="0.35", ls=":", lw=1.4, label=label)
+    else:
+        ax.text(0.5, 0.5, "no positive data", ha="center", transform=ax.transAxes)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8, frameon=False)
+    return _save(fig, path)
+
+
+def plot_distributions(
+    samples: dict[str, Sequence[float]],
+    path: str | Path,
+    ylabel: str,
+    title: str = "",
+    log: bool = True,
+    censored: dict[str, Sequence[bool]] | None = None,
+) -> Path:
+    """Box plot plus jittered per-seed points for each condition; censored points hollow."""
+    names = list(samples)
+    fig, ax = plt.subplots(figsize=(max(3.2, 1.3 * len(names) + 1.6), 4.0))
+    rng = np.random.default_rng(0)  # fixed jitter, so the figure is reproducible
+    labels = []
+    for i, name in enumerate(names):
+        v = np.asarray(samples[name], dtype=float)
+        c = np.asarray((censored or {}).get(name, np.zeros(len(v), bool)), dtype=bool)
+        finite = np.isfinite(v) & ((v > 0) if log else True)
+        if np.any(finite):
+            ax.boxplot(v[finite], positions=[i], widths=0.5, showfliers=False, **BOX_STYLE)
+        jx = i + rng.uniform(-0.12, 0.12, len(v))
+        m = finite & ~c
+        ax.scatter(jx[m], v[m], s=20, color=_color(i), zorder=3)
+        m = finite & c
+        ax.scatter(jx[m], v[m], s=26, facecolors="none", edgecolors=_color(i), zorder=3)
+        labels.append(f"{name}\nn={len(v)}" + (f", {int(c.sum())} cens." if c.any() else ""))
+    ax.set_xticks(range(len(names)), labels, fontsize=8)
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+    if censored and any(np.any(c) for c in censored.values()):
+        key = Line2D([], [], marker="o", ls="", mfc="none", mec="0.3")
+        ax.legend([key], ["censored (≥ value)"], fontsize=8, frameon=False)
+    return _save(fig, path)
+
+
+def plot_traces(
+    histories: list[History],
+    path: str | Path,
+    align: Sequence[int] | None = None,
+    title: str = "",
+    band: tuple[float, float] | None = (0.9, 0.99),
+) -> Path:
+    """Test accuracy of many runs as thin lines, optionally in multiples of each run's t_test.
+
+    With `band = (lo, hi)`, a run that reached `hi` and ends below `lo` (un-grokked) is red.
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    n_bad = n_drawn = 0
+    for i, h in enumerate(histories):
+        x, idx = _positive_steps(h)
+        y = np.asarray(h.test_acc, dtype=float)[idx]
+        if align is not None:
+            if align[i] is None or align[i] <= 0:
+                continue  # a run that never generalized has no t_test to align on
+            x = np.asarray(h.steps, dtype=float)[idx] / align[i]
+            keep = x > 0
+            x, y = x[keep], y[keep]
+        bad = band is not None and np.any(y >= band[1]) and y[-1] < band[0]
+        n_bad += bool(bad)
+        n_drawn += 1
+        style = {"color": "tab:red", "alpha": 0.9, "zorder": 3} if bad else {"alpha": 0.45}
+        ax.plot(x, y, lw=0.8, **{"color": _color(0), **style})
+    extra = [Line2D([], [], color=_color(0), lw=1, label=f"runs ({n_drawn})")]
+    if band is not None:
+        extra.append(Line2D([], [], color="tab:red", lw=1, label=f"ends < {band[0]:g} ({n_bad})"))
+        for level in band:
+            ax.axhline(level, color="0.4", ls=":", lw=1)
+    if align is not None:
+        ax.axvline(1.0, color="0.4", ls="--", lw=1)
+    _style(ax, title, "test accuracy", "step" if align is None else "step / t_test", acc=True)
+    ax.legend(handles=extra, fontsize=8, frameon=False, loc="lower right")
+    return _save(fig, path)
+
+
+def plot_arms(
+    arms: dict[str, list[History]],
+    path: str | Path,
+    title: str = "",
+    markers: dict[str, float] | None = None,
+    arm_markers: dict[str, dict[str, float]] | None = None,
+) -> Path:
+    """One panel per arm: median train/test accuracy, with dashed lines at named steps.
+
+    `markers` are drawn on every panel; `arm_markers[arm]` only on that arm's panel.
+    """
+    names = list(arms)
+    n = max(len(names), 1)
+    fig, axes = plt.subplots(1, n, figsize=(min(3.2 * n, 13), 3.3), sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], names, strict=False):
+        hs = arms[name]
+        if hs:
+            grid = _common_grid(hs)
+            _band_plot(ax, grid, hs, "train_acc", _color(0), "--", "train")
+            _band_plot(ax, grid, hs, "test_acc", _color(1), "-", "test")
+        here = {**(markers or {}), **((arm_markers or {}).get(name, {}))}
+        for j, (label, step) in enumerate(here.items()):
+            ax.axvline(max(step, 1), color=_color(j + 2), ls="--", lw=1.1, label=label)
+        _style(ax, f"{name} (n={len(hs)})", "accuracy" if ax is axes[0][0] else "", acc=True)
+        ax.legend(fontsize=7, frameon=False, loc="upper left")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_norm(groups: dict[str, list[History]], path: str | Path, title: str = "") -> Path:
+    """Total parameter norm against log step per group; dotted line at each initial norm."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    handles = []
+    for i, (name, hs) in enumerate(groups.items()):
+        if not hs:
+            continue
+        grid = _common_grid(hs)
+        _band_plot(ax, grid, hs, "norm", _color(i), "-")
+        # the initial norm is the reference the claims compare the end of training to
+        ax.axhline(float(np.median([h.norm[0] for h in hs])), color=_color(i), ls=":", lw=1)
+        handles.append(Line2D([], [], color=_color(i), lw=2, label=name))
+    handles.append(Line2D([], [], color="0.3", ls=":", label="initial norm"))
+    _style(ax, title, "total weight norm ‖w‖")
+    ax.legend(handles=handles, fontsize=8, frameon=False)
+    return _save(fig, path)
