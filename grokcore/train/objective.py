@@ -1,0 +1,64 @@
+"""Losses, correctness and batch order shared by the ensemble engine and the reference trainer.
+
+Every function works on a leading member axis K: outputs (K, n, C), targets
+(K, n) / (K, n, d) or unbatched (n,) / (n, d), and an optional (K, n) mask for
+members whose splits were padded to a common length.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from grokcore.data import TaskData
+
+
+def per_sample_loss(out: torch.Tensor, y: torch.Tensor, data: TaskData, loss: str) -> torch.Tensor:
+    """(K, n) training-objective value of each sample (no weight-decay term)."""
+    if data.kind == "regression":
+        return (out - y).pow(2).mean(-1)
+    if loss == "ce":
+        k, n, c = out.shape
+        return F.cross_entropy(
+            out.reshape(k * n, c), y.expand(k, n).reshape(-1), reduction="none"
+        ).view(k, n)
+    # MSE on one-hot targets, averaged over classes like torch's MSELoss (omnigrok notebooks)
+    onehot = F.one_hot(y, out.shape[-1]).to(out.dtype)
+    return (out - onehot).pow(2).mean(-1)
+
+
+def per_sample_correct(out: torch.Tensor, y: torch.Tensor, data: TaskData) -> torch.Tensor:
+    """(K, n) bool: exact match of the argmax, or squared error below the task's threshold."""
+    if data.kind == "regression":
+        return (out - y).pow(2).mean(-1) < data.threshold
+    return out.argmax(-1) == y
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """(K,) mean over samples, ignoring padded positions."""
+    if mask is None:
+        return values.mean(-1)
+    return (values * mask).sum(-1) / mask.sum(-1)
+
+
+class BatchSampler:
+    """Minibatch indices without replacement, reshuffled every epoch, from a seeded generator.
+
+    An incomplete last batch of an epoch is dropped so every step sees `batch_size` samples.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        if batch_size > n:
+            raise ValueError(f"batch_size={batch_size} exceeds the {n} training samples")
+        self.n, self.batch_size = n, batch_size
+        self.gen = torch.Generator().manual_seed(40_000 + seed)
+        self.perm = torch.randperm(n, generator=self.gen)
+        self.pos = 0
+
+    def next(self) -> torch.Tensor:
+        if self.pos + self.batch_size > self.n:
+            self.perm = torch.randperm(self.n, generator=self.gen)
+            self.pos = 0
+        idx = self.perm[self.pos : self.pos + self.batch_size]
+        self.pos += self.batch_size
+        return idx

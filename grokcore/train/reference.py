@@ -1,0 +1,104 @@
+"""The plain single-run trainer: one `nn.Module`, one `torch.optim` optimizer, one loop.
+
+This is how the public grokking repositories train. It exists as the yardstick
+the batched engine must equal member for member (tests) and beat in speed
+(bench/), so it deliberately shares nothing with the engine except the data,
+the model constructors, the loss functions and the batch order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from grokcore.config import RunConfig, eval_schedule
+from grokcore.data import build_data
+from grokcore.history import History
+from grokcore.models import build_model, param_groups
+from grokcore.train.objective import BatchSampler, per_sample_correct, per_sample_loss
+
+
+def _optimizer(cfg: RunConfig, params) -> torch.optim.Optimizer:
+    o = cfg.optim
+    if o.name == "adamw":
+        return torch.optim.AdamW(params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=0.0)
+    if o.name == "adam":
+        return torch.optim.Adam(params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=0.0)
+    return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=0.0)
+
+
+def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
+    """Train `cfg` alone, the textbook way."""
+    data = build_data(cfg.task, cfg.split_seed)
+    model = build_model(cfg.model, data.n_in, data.n_out, cfg.seed).to(device)
+    params = list(model.parameters())
+    with torch.no_grad():
+        for p in params:
+            p.mul_(cfg.init_scale)
+    target = torch.sqrt(sum(p.detach().pow(2).sum() for p in params))
+    opt = _optimizer(cfg, params)
+    xtr, ytr = data.x_train.to(device), data.y_train.to(device)
+    xte, yte = data.x_test.to(device), data.y_test.to(device)
+    groups = param_groups(model)
+    named = dict(model.named_parameters())
+
+    def evaluate() -> dict[str, float]:
+        model.eval()
+        out = {}
+        with torch.no_grad():
+            for split, x, y in (("train", xtr, ytr), ("test", xte, yte)):
+                o = model(x).unsqueeze(0)
+                out[f"{split}_loss"] = float(per_sample_loss(o, y, data, cfg.loss).mean())
+                out[f"{split}_acc"] = float(per_sample_correct(o, y, data).float().mean())
+            out["norm"] = float(torch.sqrt(sum(p.pow(2).sum() for p in params)))
+            for g, names in groups.items():
+                out[f"group/{g}"] = float(torch.sqrt(sum(named[n].pow(2).sum() for n in names)))
+        model.train()
+        return out
+
+    schedule = eval_schedule(cfg.steps, cfg.eval_points, cfg.eval_every)
+    sampler = None
+    if cfg.batch_size is not None and cfg.batch_size < len(ytr):
+        sampler = BatchSampler(len(ytr), cfg.batch_size, cfg.seed)
+    records = [evaluate()]
+    batch_loss = np.zeros(cfg.steps, np.float32)
+    model.train()
+    for step in range(1, cfg.steps + 1):
+        if sampler is None:
+            x, y = xtr, ytr
+        else:
+            idx = sampler.next().to(device)
+            x, y = xtr[idx], ytr[idx]
+        loss = per_sample_loss(model(x).unsqueeze(0), y, data, cfg.loss).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        wd = cfg.optim.decay_at(step)
+        with torch.no_grad():
+            if cfg.optim.name == "adamw":
+                for p in params:  # AdamW's decoupled decay, applied as torch.optim.AdamW does
+                    p.mul_(1 - cfg.optim.lr * wd)
+            else:
+                for p in params:
+                    p.grad.add_(p, alpha=wd)
+        opt.step()
+        if cfg.constrain_norm:
+            with torch.no_grad():
+                scale = target / torch.sqrt(sum(p.pow(2).sum() for p in params))
+                for p in params:
+                    p.mul_(scale)
+        batch_loss[step - 1] = loss.item()
+        if step in schedule:
+            records.append(evaluate())
+    cols = {k: np.array([r[k] for r in records]) for k in records[0]}
+    return History(
+        steps=np.asarray(schedule, dtype=np.int64),
+        train_loss=cols["train_loss"],
+        train_acc=cols["train_acc"],
+        test_loss=cols["test_loss"],
+        test_acc=cols["test_acc"],
+        norm=cols["norm"],
+        group_norms={k.split("/", 1)[1]: v for k, v in cols.items() if k.startswith("group/")},
+        batch_loss=batch_loss,
+        budget=cfg.steps,
+        config=cfg.to_dict(),
+    )
