@@ -1,0 +1,66 @@
+"""rnn-poster — poster "Grokking in RNNs and LSTMs" (modular addition)."""
+
+from __future__ import annotations
+
+import pytest
+
+from grokcore import plotting, setups
+from grokcore.record import Figure
+from grokcore.verdicts import switch_arms
+
+
+def _arm(scale: str, seed: int, **kw):
+    if scale == "full":
+        return setups.lstm_poster(seed, **kw)
+    return setups.modular(seed, scale="quick", **{"gamma": 1.0, **kw})
+
+
+@pytest.mark.claim(
+    "RP-LATEWD",
+    paper="rnn-poster",
+    section="Fig 6, 'Novel Discovery'",
+    title="Weight decay switched on late still groks; removed early, it does not",
+)
+def test_rp_latewd(claim):
+    seeds = claim.seeds(6)
+    # quick: memorization completes by ~step 100 (t_train), so "late" = step 1000 and
+    # "early" = step 100; full (LSTM, 30k steps): late = 5000, early = 500.
+    on, off = (1000, 100) if claim.scale == "quick" else (5000, 500)
+    late = [_arm(claim.scale, s, wd_on_at=on) for s in seeds]
+    early = [_arm(claim.scale, s, wd_off_at=off) for s in seeds]
+    never = [_arm(claim.scale, s, gamma=0.0) for s in seeds]
+    hs = claim.run(late + early + never)
+    n = len(seeds)
+    h_late, h_early, h_never = hs[:n], hs[n : 2 * n], hs[2 * n :]
+    j = switch_arms(h_late, h_early, h_never)
+    figs = [
+        Figure(
+            str(
+                plotting.plot_arms(
+                    {f"γ on at {on}": h_late, f"γ off at {off}": h_early, "γ = 0": h_never},
+                    claim.figure("arms"),
+                    title="weight-decay schedules",
+                    arm_markers={
+                        f"γ on at {on}": {"decay on": on},
+                        f"γ off at {off}": {"decay off": off},
+                    },
+                )
+            ),
+            "median train (dashed) / test (solid) accuracy per arm; dashed verticals: switch step",
+        )
+    ]
+    claim.finish(
+        j,
+        statement="Weight decay introduced only after memorization still produces grokking "
+        "(≥ 80% of seeds generalize, Fisher exact vs γ = 0 p < 0.05); weight decay removed "
+        "too early leaves the model not generalizing (≤ 20%).",
+        settings={
+            "late-on": late[0].to_dict(),
+            "early-off": early[0].to_dict(),
+            "seeds per arm": n,
+        },
+        deviations=setups.QUICK_DEVIATIONS["modular"]
+        + ["an embedding MLP instead of the poster's RNN/LSTM (the LSTM runs at full scale)"],
+        figures=figs,
+        control_summary="γ = 0 throughout must not generalize (≤ 20%).",
+    )

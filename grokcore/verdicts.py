@@ -1,0 +1,391 @@
+"""Claim statistics: histories in, checks and a verdict out.
+
+Each function here is the statistic of one kind of claim in CLAIMS.md, written
+once so that the claim test and the unit test that feeds it the control (or
+synthetic data that violates the claim) run the very same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from grokcore import metrics, stats
+from grokcore.history import History
+from grokcore.metrics import Timing
+from grokcore.record import Check, Verdict, combine
+from grokcore.stats import Region
+
+
+@dataclass
+class Judgement:
+    """A claim's statistic: its checks, the control's checks, a verdict and per-run numbers."""
+
+    verdict: Verdict
+    reason: str
+    checks: list[Check]
+    control: list[Check] = field(default_factory=list)
+    runs: list[dict] = field(default_factory=list)
+
+
+def timings(h: History, tau_train: float = 0.95, tau_test: float = 0.95) -> tuple[Timing, Timing]:
+    """(t_train, t_test): first evaluated steps with train / test accuracy ≥ τ (censored)."""
+    return (
+        metrics.first_reach(h.steps, h.train_acc, tau_train, h.budget),
+        metrics.first_reach(h.steps, h.test_acc, tau_test, h.budget),
+    )
+
+
+def _count_check(name: str, k: int, n: int, ok: bool, region: str, detail: str = "") -> Check:
+    return Check(
+        name=name,
+        value=k / n if n else float("nan"),
+        ci=None,
+        region=region,
+        verdict=Verdict.SUPPORTED if ok else Verdict.REFUTED,
+        detail=detail or f"{k} of {n} runs",
+    )
+
+
+def _judgement(
+    checks: list[Check], control: list[Check], runs: list[dict], why: dict[Verdict, str]
+) -> Judgement:
+    v = combine([c.verdict for c in checks])
+    failing = "; ".join(
+        f"{c.name}: {c.verdict.value}" for c in checks if c.verdict is not Verdict.SUPPORTED
+    )
+    reason = why.get(v, "") + (f" ({failing})" if failing else "")
+    return Judgement(v, reason, checks, control, runs)
+
+
+# -- OG-INV: t_test ∝ 1/γ, t_train independent of γ ---------------------------------------
+
+
+def inverse_scaling(
+    gammas: Sequence[float],
+    histories: Sequence[History],
+    control: Sequence[History] = (),
+    tau: float = 0.95,
+    max_censored: float = 1 / 3,
+) -> Judgement:
+    """OLS of log t on log γ: the t_test slope's CI must contain −1 and exclude 0; t_train flat."""
+    runs, tt, te, g_ok = [], [], [], []
+    for g, h in zip(gammas, histories, strict=True):
+        a, b = timings(h, tau, tau)
+        runs.append(
+            {
+                "gamma": g,
+                "t_train": a.step,
+                "t_test": b.step,
+                "censored": b.censored,
+                "seed": h.config.get("seed"),
+            }
+        )
+        if not b.censored and not a.censored:
+            g_ok.append(g)
+            tt.append(max(a.step, 1))
+            te.append(max(b.step, 1))
+    n_cens = len(runs) - len(g_ok)
+    checks: list[Check] = []
+    if len(set(g_ok)) < 3 or n_cens > max_censored * len(runs):
+        checks.append(
+            Check(
+                "uncensored runs",
+                len(g_ok),
+                None,
+                f"≥ {1 - max_censored:.0%} of runs generalize in budget, ≥ 3 γ values",
+                Verdict.INCONCLUSIVE,
+                detail=f"{n_cens} of {len(runs)} censored",
+            )
+        )
+    else:
+        slope = stats.loglog_slope(g_ok, te)
+        detail = f"OLS on {len(g_ok)} runs, {n_cens} censored runs reported, not fitted"
+        checks.append(
+            stats.judge(
+                slope,
+                Region.contains(-1.0),
+                "slope of log t_test on log γ",
+                detail,
+                paper_value="−1 (t ≈ ln(w0/wc)/γ)",
+            )
+        )
+        checks.append(
+            stats.judge(slope, Region.excludes(0.0), "t_test slope differs from 0", detail)
+        )
+        fit = stats.loglog_slope(g_ok, tt)
+        flat = fit.ci[0] <= 0 <= fit.ci[1] or abs(fit.value) < 0.2
+        checks.append(
+            Check(
+                "slope of log t_train on log γ",
+                fit.value,
+                fit.ci,
+                "CI contains 0 or |slope| < 0.2",
+                Verdict.SUPPORTED if flat else Verdict.REFUTED,
+                detail=detail,
+                paper_value="0 (fitting time independent of γ)",
+            )
+        )
+    ctrl = []
+    if control:
+        k = sum(not timings(h, tau, tau)[1].censored for h in control)
+        ctrl.append(
+            _count_check(
+                "γ = 0 runs that generalize",
+                k,
+                len(control),
+                k == 0,
+                "none (no weight decay, no generalization)",
+            )
+        )
+    return _judgement(
+        checks,
+        ctrl,
+        runs,
+        {
+            Verdict.SUPPORTED: "t_test falls as 1/γ while t_train does not depend on γ",
+            Verdict.REFUTED: "the scaling of generalization time with γ is not 1/γ",
+            Verdict.INCONCLUSIVE: "too few runs generalized in budget to fit the scaling",
+        },
+    )
+
+
+# -- AR-NOUNGROK: once generalized, never settles in a worse state ---------------------------
+
+
+def no_ungrokking(
+    histories: Sequence[History],
+    labels: Sequence[str],
+    multiple: float = 3.0,
+    high: float = 0.99,
+    low: float = 0.9,
+    max_rate: float = 0.1,
+) -> Judgement:
+    """One-sided 95% Clopper–Pearson upper bound on the un-grokking rate must be < max_rate.
+
+    Only runs that reached `high` and trained ≥ `multiple` × their t_test count.
+    """
+    runs, k, n = [], 0, 0
+    for label, h in zip(labels, histories, strict=True):
+        u = metrics.ungrokking(h, high, low)
+        long_enough = u.reached and h.budget >= multiple * max(u.first_high or 1, 1)
+        runs.append(
+            {
+                "run": label,
+                "reached": u.reached,
+                "t_high": u.first_high,
+                "budget": h.budget,
+                "counted": long_enough,
+                "ungrokked": u.ungrokked,
+                "transient_dips": u.transient_dips,
+            }
+        )
+        if long_enough:
+            n += 1
+            k += u.ungrokked
+    checks: list[Check] = []
+    if n == 0:
+        checks.append(
+            Check(
+                "qualifying runs",
+                0,
+                None,
+                "≥ 1",
+                Verdict.INCONCLUSIVE,
+                detail="no run reached test accuracy ≥ 0.99 with 3× budget left",
+            )
+        )
+    else:
+        ub = stats.clopper_pearson_upper(k, n)
+        dips = sum(r["transient_dips"] for r in runs)
+        checks.append(
+            Check(
+                "un-grokking rate (upper 95% CP bound)",
+                k / n,
+                (0.0, ub),
+                f"upper bound < {max_rate}",
+                Verdict.SUPPORTED
+                if ub < max_rate
+                else (Verdict.REFUTED if k / n >= max_rate else Verdict.INCONCLUSIVE),
+                detail=f"{k} of {n} qualifying runs un-grokked; {dips} transient dips (recovered)",
+                paper_value="0 observed (arn §4.4)",
+            )
+        )
+    return _judgement(
+        checks,
+        [],
+        runs,
+        {
+            Verdict.SUPPORTED: "no run that generalized fell back for good",
+            Verdict.REFUTED: "runs un-grokked at a rate the claim excludes",
+            Verdict.INCONCLUSIVE: "too few qualifying runs to bound the un-grokking rate below 0.1",
+        },
+    )
+
+
+# -- OG-CE, OG-CONSTR: one arm's grokking delay is a fraction of another's -----------------
+
+
+def delay_ratio(
+    treat: Sequence[History],
+    reference: Sequence[History],
+    bound: float,
+    names: tuple[str, str],
+    tau_train: float = 0.95,
+    tau_test: float = 0.95,
+    min_reference_delay: float = 1.0,
+    treat_must_generalize: bool = False,
+) -> Judgement:
+    """Median delay ratio treat/reference with a bootstrap CI, judged against `Region.below(bound)`.
+
+    The reference arm must itself grok (median delay > min_reference_delay × median
+    t_train), else the comparison says nothing and the verdict is INCONCLUSIVE.
+    Censored delays are lower bounds: censoring in the reference only makes the
+    ratio an overestimate (safe for a "below" claim); censoring in the treatment
+    arm makes a "below" verdict unsafe, so it turns SUPPORTED into INCONCLUSIVE.
+    """
+    tname, rname = names
+    rows: dict[str, list] = {tname: [], rname: []}
+    runs = []
+    for arm, hs in ((tname, treat), (rname, reference)):
+        for h in hs:
+            a, b = timings(h, tau_train, tau_test)
+            d = max(b.step - a.step, 0)
+            rows[arm].append((a, b, d))
+            runs.append(
+                {
+                    "arm": arm,
+                    "seed": h.config.get("seed"),
+                    "t_train": a.step,
+                    "t_test": b.step,
+                    "delay": d,
+                    "test_censored": b.censored,
+                    "final_test_acc": round(float(h.test_acc[-1]), 4),
+                }
+            )
+    r_delay = np.array([d for _, _, d in rows[rname]], float)
+    r_fit = np.array([a.step for a, _, _ in rows[rname]], float)
+    t_delay = np.array([d for _, _, d in rows[tname]], float)
+    checks = []
+    groks = np.median(r_delay) > min_reference_delay * max(np.median(r_fit), 1)
+    checks.append(
+        Check(
+            f"{rname} arm groks (median D / median t_train)",
+            float(np.median(r_delay) / max(np.median(r_fit), 1)),
+            None,
+            f"> {min_reference_delay}",
+            Verdict.SUPPORTED if groks else Verdict.INCONCLUSIVE,
+            detail=f"median D = {np.median(r_delay):.0f}, median t_train = {np.median(r_fit):.0f}",
+        )
+    )
+    est = stats.bootstrap_ratio(t_delay, np.maximum(r_delay, 1))
+    ratio = stats.judge(
+        est,
+        Region.below(bound),
+        f"delay ratio {tname}/{rname}",
+        f"ratio of median delays, percentile bootstrap, n={len(t_delay)}+{len(r_delay)}",
+    )
+    censored_t = sum(b.censored for _, b, _ in rows[tname])
+    if censored_t and ratio.verdict is Verdict.SUPPORTED:
+        ratio = Check(
+            **{
+                **ratio.__dict__,
+                "verdict": Verdict.INCONCLUSIVE,
+                "detail": ratio.detail + f"; {censored_t} {tname} runs censored",
+            }
+        )
+    checks.append(ratio)
+    if treat_must_generalize:
+        k = sum(not b.censored for _, b, _ in rows[tname])
+        n = len(rows[tname])
+        ok = (
+            Verdict.SUPPORTED
+            if k == n
+            else (Verdict.REFUTED if 2 * k < n else Verdict.INCONCLUSIVE)
+        )
+        checks.append(
+            Check(
+                f"{tname} runs reaching test accuracy ≥ {tau_test}",
+                k / n,
+                None,
+                "all",
+                ok,
+                detail=f"{k} of {n}",
+            )
+        )
+    return _judgement(
+        checks,
+        [],
+        runs,
+        {
+            Verdict.SUPPORTED: f"{tname} cuts the grokking delay of {rname} below {bound}×",
+            Verdict.REFUTED: f"{tname} does not cut the delay below {bound}× of {rname}",
+            Verdict.INCONCLUSIVE: "the comparison could not be made cleanly",
+        },
+    )
+
+
+# -- RP-LATEWD: weight decay switched on late still groks; off early does not --------------
+
+
+def share_generalizing(hs: Sequence[History], tau: float = 0.95) -> tuple[int, int]:
+    k = sum(not timings(h, tau, tau)[1].censored for h in hs)
+    return k, len(hs)
+
+
+def switch_arms(
+    late_on: Sequence[History],
+    early_off: Sequence[History],
+    never: Sequence[History],
+    tau: float = 0.95,
+    high: float = 0.8,
+    low: float = 0.2,
+    alpha: float = 0.05,
+) -> Judgement:
+    """late-on share ≥ high (Fisher exact vs γ = 0, p < alpha); early-off share ≤ low."""
+    kl, nl = share_generalizing(late_on, tau)
+    ke, ne = share_generalizing(early_off, tau)
+    k0, n0 = share_generalizing(never, tau)
+    _, p = stats.fisher_exact(kl, nl, k0, n0, alternative="greater")
+    late = Check(
+        "late-on share generalizing",
+        kl / nl,
+        stats.clopper_pearson(kl, nl).ci,
+        f"≥ {high} and Fisher p < {alpha} vs γ = 0",
+        Verdict.SUPPORTED if kl / nl >= high and p < alpha else Verdict.REFUTED,
+        detail=f"{kl}/{nl} vs γ=0 {k0}/{n0}, one-sided Fisher p = {p:.3g}",
+    )
+    early = Check(
+        "early-off share generalizing",
+        ke / ne,
+        stats.clopper_pearson(ke, ne).ci,
+        f"≤ {low}",
+        Verdict.SUPPORTED if ke / ne <= low else Verdict.REFUTED,
+        detail=f"{ke}/{ne}",
+    )
+    ctrl = [
+        _count_check("γ = 0 throughout: share generalizing", k0, n0, k0 / n0 <= low, f"≤ {low}")
+    ]
+    runs = [
+        {
+            "arm": arm,
+            "seed": h.config.get("seed"),
+            "t_test": timings(h, tau, tau)[1].step,
+            "generalized": not timings(h, tau, tau)[1].censored,
+            "final_test_acc": round(float(h.test_acc[-1]), 4),
+        }
+        for arm, hs in (("late-on", late_on), ("early-off", early_off), ("γ=0", never))
+        for h in hs
+    ]
+    return _judgement(
+        [late, early],
+        ctrl,
+        runs,
+        {
+            Verdict.SUPPORTED: "late weight decay still groks, early-removed decay does not",
+            Verdict.REFUTED: "the weight-decay schedule arms do not behave as claimed",
+            Verdict.INCONCLUSIVE: "",
+        },
+    )
