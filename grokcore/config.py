@@ -87,7 +87,7 @@ class TeacherStudentTask:
         for name in ("d_in", "width", "d_out", "n_train", "n_test"):
             if getattr(self, name) <= 0:
                 _fail(self, name, getattr(self, name), "must be positive")
-        if self.threshold <= 0:
+        if not self.threshold > 0:
             _fail(self, "threshold", self.threshold, "must be positive")
 
 
@@ -144,7 +144,7 @@ class Transformer:
             _fail(self, "n_heads", self.n_heads, f"must divide d_model={self.d_model}")
         if self.tokens not in ("nanda", "power"):
             _fail(self, "tokens", self.tokens, "choose 'nanda' or 'power'")
-        if self.embed_noise < 0:
+        if not self.embed_noise >= 0:
             _fail(self, "embed_noise", self.embed_noise, "must be >= 0")
 
     @classmethod
@@ -238,17 +238,18 @@ class Optimizer:
     wd_off_at: int | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
         if self.name not in ("adamw", "adam", "sgd"):
             _fail(self, "name", self.name, "choose 'adamw', 'adam' or 'sgd'")
         if not self.lr > 0:
             _fail(self, "lr", self.lr, "learning rate must be positive")
         if not all(0.0 <= b < 1.0 for b in self.betas) or len(self.betas) != 2:
             _fail(self, "betas", self.betas, "need two values in [0, 1)")
-        if self.eps <= 0:
+        if not self.eps > 0:
             _fail(self, "eps", self.eps, "must be positive")
         if not 0.0 <= self.momentum < 1.0:
             _fail(self, "momentum", self.momentum, "must lie in [0, 1)")
-        if self.weight_decay < 0:
+        if not self.weight_decay >= 0:
             _fail(self, "weight_decay", self.weight_decay, "weight decay must be >= 0")
         for name in ("wd_on_at", "wd_off_at"):
             v = getattr(self, name)
@@ -293,6 +294,10 @@ class RunConfig:
     eval_every: int | None = None
 
     def __post_init__(self) -> None:
+        for name in ("seed", "data_seed", "steps"):  # numpy ints from np.arange sweeps
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, bool):
+                object.__setattr__(self, name, int(v))
         if not isinstance(self.task, ModularTask | TeacherStudentTask | MnistTask):
             _fail(self, "task", self.task, "not a task config")
         if not isinstance(self.model, Transformer | EmbedMLP | OneHotMLP | MLP | Recurrent):
@@ -348,6 +353,11 @@ class RunConfig:
             getattr(task, "p", None),
             getattr(task, "d_in", None),
             getattr(task, "d_out", None),
+            getattr(task, "threshold", None),
+            # minibatch vs full batch depends on the train size: keep sizes apart
+            (getattr(task, "train_frac", None), getattr(task, "n_train", None))
+            if self.batch_size is not None
+            else None,
         )
         o = self.optim
         return (
@@ -383,7 +393,8 @@ def _describe(obj: Any, for_hash: bool = False) -> Any:
 
 
 def eval_schedule(steps: int, points: int, every: int | None) -> list[int]:
-    """Evaluation steps: 0, `points` log-spaced steps in [1, steps], a regular grid, and `steps`."""
+    """Evaluation steps: 0, up to `points` log-spaced steps in [1, steps] (rounding merges
+    early ones), a regular grid, and `steps`."""
     import numpy as np
 
     log = np.unique(np.round(np.geomspace(1, steps, points)).astype(int))

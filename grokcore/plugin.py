@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -65,8 +66,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "gpu: needs a CUDA device at this scale",
         "needs_data(name): needs a dataset under --data-dir",
         "expect_inconclusive(scale, reason): INCONCLUSIVE is the expected outcome at that scale",
+        "expect_refuted(scale, reason): known not to replicate at that scale (strict xfail)",
     ):
         config.addinivalue_line("markers", line)
+    if not hasattr(config, "workerinput"):  # controller: workers inherit the environment
+        os.environ["GROKCORE_SESSION"] = uuid.uuid4().hex[:12]
     config._grokcore_scale = _scale(config)  # type: ignore[attr-defined]
     config._grokcore_records = {}  # type: ignore[attr-defined]
     config._grokcore_t0 = time.time()  # type: ignore[attr-defined]
@@ -169,7 +173,8 @@ class ClaimContext:
 def _write_fallback(config: pytest.Config, record: ClaimRecord) -> None:
     d = _records_dir(config)
     d.mkdir(parents=True, exist_ok=True)
-    name = hashlib.sha1(record.nodeid.encode()).hexdigest()[:16] + ".json"
+    token = os.environ.get("GROKCORE_SESSION", "nosession")
+    name = f"{token}-{hashlib.sha1(record.nodeid.encode()).hexdigest()[:16]}.json"
     tmp = d / f".{name}.tmp{os.getpid()}"
     tmp.write_text(json.dumps(record.to_dict()))
     os.replace(tmp, d / name)
@@ -185,6 +190,10 @@ def claim(request: pytest.FixtureRequest) -> ClaimContext:
         and not torch.cuda.is_available()
     ):
         pytest.skip("full scale needs a CUDA device")
+    for m in request.node.iter_markers("expect_refuted"):
+        if m.kwargs.get("scale") in (ctx.scale, None):
+            # strict: if the verdict changes to SUPPORTED, the XPASS fails the run
+            request.applymarker(pytest.mark.xfail(strict=True, reason=m.kwargs["reason"]))
     return ctx
 
 
@@ -242,7 +251,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     if verdict == Verdict.INCONCLUSIVE.value:
         return "inconclusive", "I", ("INCONCLUSIVE", {"yellow": True})
     if verdict == Verdict.REFUTED.value and report.failed:
-        return "refuted", "R", ("REFUTED", {"red": True})
+        return "failed", "R", ("REFUTED", {"red": True})
     return None
 
 
@@ -252,22 +261,27 @@ class _Collector:
     def __init__(self, config: pytest.Config):
         self.config = config
         self.records: dict[str, ClaimRecord] = {}
+        self.seen: set[str] = set()
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.seen.add(report.nodeid)
         rec = dict(report.user_properties).get(RECORD_KEY)
         if rec is not None:
             self.records[report.nodeid] = ClaimRecord.from_dict(json.loads(rec))
 
     def gather(self) -> list[ClaimRecord]:
         d = _records_dir(self.config)
+        token = os.environ.get("GROKCORE_SESSION", "nosession")
         if d.exists():  # a worker that died still left the claims it concluded
-            for f in d.glob("*.json"):
+            for f in d.glob(f"{token}-*.json"):
                 try:
                     r = ClaimRecord.from_dict(json.loads(f.read_text()))
                 except (ValueError, KeyError, TypeError):
                     continue
-                self.records.setdefault(r.nodeid, r)
+                if r.nodeid in self.seen:
+                    self.records.setdefault(r.nodeid, r)
+                f.unlink(missing_ok=True)
         return sorted(self.records.values(), key=lambda r: r.claim_id)
 
 
@@ -276,10 +290,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workerinput"):
         return
-    d = _records_dir(config)
-    if d.exists():
-        for f in d.glob("*.json"):
-            f.unlink()
     config._grokcore_collector = _Collector(config)  # type: ignore[attr-defined]
     config.pluginmanager.register(config._grokcore_collector, "grokcore-collector")
 
@@ -336,6 +346,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    collector: _Collector | None = getattr(config, "_grokcore_collector", None)
+    if collector is not None and collector.records:
+        terminalreporter.write_sep("=", "grokcore verdicts")
+        for r in sorted(collector.records.values(), key=lambda r: r.claim_id):
+            main = r.checks[0] if r.checks else None
+            stat = f" | {main.name} = {main.value:.3g}" if main else ""
+            if main and main.ci:
+                stat += f" [{main.ci[0]:.3g}, {main.ci[1]:.3g}] vs {main.region}"
+            terminalreporter.write_line(f"{r.claim_id:12s} {r.verdict.value:12s} {r.reason}{stat}")
     path = getattr(config, "_grokcore_report_path", None)
     if path is not None:
         terminalreporter.write_sep("-", f"grokcore verdict report: {path}")

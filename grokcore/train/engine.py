@@ -75,7 +75,10 @@ class Ensemble:
             raise ValueError("an ensemble needs at least one run config")
         keys = {c.ensemble_key() for c in configs}
         if len(keys) > 1:
-            raise ValueError("configs differ in architecture/loss/batch/steps: use train_runs()")
+            raise ValueError(
+                "configs differ in architecture/loss/batch/steps: "
+                "use grokcore.runs.run(), which groups them"
+            )
         self.configs = list(configs)
         self.device = torch.device(device)
         self.k = len(configs)
