@@ -188,13 +188,16 @@ def test_attention_block_matches_torch_causal_attention():
     assert torch.allclose(block(h), expected, atol=1e-5)
 
 
-def test_embed_noise_only_while_training():
+def test_embed_noise_is_an_explicit_input():
+    """The trainer passes seeded noise in (training only); without it the forward is clean."""
     net = build_model(Transformer(embed_noise=0.5, **TINY_TRANSFORMER), P, P, 0)
     x = inputs(ModularTask("x+y", P, 0.5))
-    net.eval()
     assert torch.equal(net(x), net(x))
-    net.train()
-    assert not torch.allclose(net(x), net(x))
+    shape = net.noise_shape(len(x))
+    assert shape == (len(x), 3, TINY_TRANSFORMER["d_model"])
+    noise = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    assert not torch.allclose(net(x, noise=noise), net(x))
+    assert build_model(Transformer(**TINY_TRANSFORMER), P, P, 0).noise_shape(4) is None
 
 
 # -- MLPs and recurrent nets against their textbook forms ----------------------------

@@ -62,10 +62,20 @@ class TransformerNet(nn.Module):
             return torch.cat([x, torch.full_like(x, self.p), y, eq], dim=1)
         return torch.cat([x, y, eq], dim=1)
 
-    def forward(self, xy: torch.Tensor) -> torch.Tensor:
+    def noise_shape(self, batch: int) -> tuple[int, ...] | None:
+        """Shape of the standard-normal embedding noise one training batch needs (or None).
+
+        The trainer draws it from a generator seeded by the run's config and passes it in,
+        so noisy runs are reproducible and a batched member equals its single run.
+        """
+        if self.embed_noise <= 0:
+            return None
+        return (batch, self.pos.shape[0], self.pos.shape[1])
+
+    def forward(self, xy: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         h = self.embed(self.tokens(xy))
-        if self.training and self.embed_noise > 0:
-            h = h + self.embed_noise * torch.randn_like(h)
+        if noise is not None:
+            h = h + self.embed_noise * noise
         h = h + self.pos
         for block in self.blocks:
             h = block(h)

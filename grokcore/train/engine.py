@@ -26,6 +26,7 @@ from grokcore.models import build_model, param_groups
 from grokcore.train.objective import (
     BatchSampler,
     masked_mean,
+    noise_generator,
     per_sample_correct,
     per_sample_loss,
 )
@@ -113,19 +114,35 @@ class Ensemble:
         )
         self.kind = d0
         self.cfg = configs[0]  # fields shared by every member (ensemble key)
-        self._fwd = vmap(self._member_forward, in_dims=(0, 0), randomness="different")
-        self._fwd_shared = vmap(self._member_forward, in_dims=(0, None), randomness="different")
+        self._fwd = vmap(self._member_forward, in_dims=(0, 0, None))
+        self._fwd_shared = vmap(self._member_forward, in_dims=(0, None, None))
+        self._fwd_noise = vmap(self._member_forward, in_dims=(0, 0, 0))
+        self._fwd_shared_noise = vmap(self._member_forward, in_dims=(0, None, 0))
 
     # -- forward ----------------------------------------------------------------------
-    def _member_forward(self, row: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def _member_forward(
+        self, row: torch.Tensor, x: torch.Tensor, noise: torch.Tensor | None = None
+    ) -> torch.Tensor:
         params = {
             n: t.view(s)
             for n, t, s in zip(self.names, row.split(self.sizes), self.shapes, strict=True)
         }
-        return functional_call(self.base, params, (x,))
+        kwargs = {} if noise is None else {"noise": noise}
+        return functional_call(self.base, params, (x,), kwargs)
 
-    def forward(self, flat: torch.Tensor, x: torch.Tensor, batched: bool) -> torch.Tensor:
-        return (self._fwd if batched else self._fwd_shared)(flat, x)
+    def forward(
+        self, flat: torch.Tensor, x: torch.Tensor, batched: bool, noise: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        if noise is None:
+            return (self._fwd if batched else self._fwd_shared)(flat, x, None)
+        return (self._fwd_noise if batched else self._fwd_shared_noise)(flat, x, noise)
+
+    def _noise(self, gens: list[torch.Generator] | None, batch: int) -> torch.Tensor | None:
+        """Per-member embedding noise from each member's own seeded generator."""
+        if gens is None:
+            return None
+        shape = self.base.noise_shape(batch)
+        return torch.stack([torch.randn(shape, generator=g) for g in gens]).to(self.device)
 
     # -- optimizer --------------------------------------------------------------------
     def _decay(self, step: int) -> torch.Tensor:
@@ -220,6 +237,9 @@ class Ensemble:
                 BatchSampler(n, cfg.batch_size, c.seed)
                 for n, c in zip(self.train_split.sizes, self.configs, strict=True)
             ]
+        noise_gens = None
+        if getattr(self.base, "noise_shape", lambda b: None)(1) is not None:
+            noise_gens = [noise_generator(c.seed) for c in self.configs]
         batch_loss = torch.zeros(steps, self.k, device=self.device)
         records: list[dict[str, np.ndarray]] = [self.evaluate()]
         state: dict[str, torch.Tensor] = {}
@@ -228,7 +248,7 @@ class Ensemble:
         for step in range(1, steps + 1):
             x, y, mask, batched = self._batch(samplers)
             flat = self.flat.requires_grad_(True)
-            out = self.forward(flat, x, batched)
+            out = self.forward(flat, x, batched, self._noise(noise_gens, y.shape[-1]))
             loss = masked_mean(per_sample_loss(out, y, self.kind, cfg.loss), mask)
             (g,) = torch.autograd.grad(loss.sum(), flat)
             self.flat = flat.detach()

@@ -62,3 +62,8 @@ class BatchSampler:
         idx = self.perm[self.pos : self.pos + self.batch_size]
         self.pos += self.batch_size
         return idx
+
+
+def noise_generator(seed: int) -> torch.Generator:
+    """The generator of a run's training noise (embedding noise), seeded by its config."""
+    return torch.Generator().manual_seed(50_000 + seed)

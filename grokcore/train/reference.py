@@ -15,7 +15,12 @@ from grokcore.config import RunConfig, eval_schedule
 from grokcore.data import build_data
 from grokcore.history import History
 from grokcore.models import build_model, param_groups
-from grokcore.train.objective import BatchSampler, per_sample_correct, per_sample_loss
+from grokcore.train.objective import (
+    BatchSampler,
+    noise_generator,
+    per_sample_correct,
+    per_sample_loss,
+)
 
 
 def _optimizer(cfg: RunConfig, params) -> torch.optim.Optimizer:
@@ -62,6 +67,7 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
         sampler = BatchSampler(len(ytr), cfg.batch_size, cfg.seed)
     records = [evaluate()]
     batch_loss = np.zeros(cfg.steps, np.float32)
+    noise_gen = noise_generator(cfg.seed)
     model.train()
     for step in range(1, cfg.steps + 1):
         if sampler is None:
@@ -69,7 +75,10 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
         else:
             idx = sampler.next().to(device)
             x, y = xtr[idx], ytr[idx]
-        loss = per_sample_loss(model(x).unsqueeze(0), y, data, cfg.loss).mean()
+        shape = model.noise_shape(len(y)) if hasattr(model, "noise_shape") else None
+        noise = None if shape is None else torch.randn(shape, generator=noise_gen).to(device)
+        out = model(x) if noise is None else model(x, noise=noise)
+        loss = per_sample_loss(out.unsqueeze(0), y, data, cfg.loss).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         wd = cfg.optim.decay_at(step)
