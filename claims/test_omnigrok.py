@@ -7,7 +7,7 @@ import pytest
 
 from grokcore import plotting, setups, stats
 from grokcore.record import Figure
-from grokcore.verdicts import delay_ratio, inverse_scaling, timings
+from grokcore.verdicts import delay_ratio, inverse_scaling, merge, timings
 
 PAPER = "omnigrok"
 
@@ -27,6 +27,19 @@ def test_og_inv(claim):
     runs, ctrl = hs[: len(sweep)], hs[len(sweep) :]
     gs = [c.optim.weight_decay for c in sweep]
     j = inverse_scaling(gs, runs, ctrl)
+    if claim.scale == "full":
+        # App C (a): Nanda's 1-layer transformer, p=113, frac 0.3; the paper gives no γ grid,
+        # so 1.5 decades around Nanda's γ = 1, with a budget for the slowest (γ = 0.2).
+        t_gammas = np.geomspace(0.2, 6.3, 5).round(3).tolist()
+        t_sweep = [
+            setups.modular(s, gamma=g, scale="full", steps=80_000) for g in t_gammas for s in seeds
+        ]
+        t_control = [setups.modular(s, gamma=0.0, scale="full", steps=80_000) for s in seeds]
+        t_hs = claim.run(t_sweep + t_control)
+        j_t = inverse_scaling(
+            [c.optim.weight_decay for c in t_sweep], t_hs[: len(t_sweep)], t_hs[len(t_sweep) :]
+        )
+        j = merge({"teacher-student": j, "transformer": j_t})
 
     t_test = [timings(h)[1] for h in runs]
     ok = [not t.censored for t in t_test]

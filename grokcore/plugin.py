@@ -180,6 +180,13 @@ def _write_fallback(config: pytest.Config, record: ClaimRecord) -> None:
     os.replace(tmp, d / name)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every claim test is parametrized by the session's scale: ids read `test_og_inv[quick]`."""
+    if "claim" in metafunc.fixturenames:
+        scale = metafunc.config._grokcore_scale[0]  # type: ignore[attr-defined]
+        metafunc.parametrize("claim", [scale], indirect=True, ids=[scale])
+
+
 @pytest.fixture
 def claim(request: pytest.FixtureRequest) -> ClaimContext:
     """The claim context; skips (NOT RUN) when the claim's hardware or data is missing."""

@@ -389,3 +389,15 @@ def switch_arms(
             Verdict.INCONCLUSIVE: "",
         },
     )
+
+
+def merge(parts: dict[str, Judgement]) -> Judgement:
+    """One claim judged on several setups: every setup's checks must hold."""
+    checks, control, runs = [], [], []
+    for name, j in parts.items():
+        checks += [Check(**{**c.__dict__, "name": f"{name}: {c.name}"}) for c in j.checks]
+        control += [Check(**{**c.__dict__, "name": f"{name}: {c.name}"}) for c in j.control]
+        runs += [{"setup": name, **r} for r in j.runs]
+    verdict = combine([j.verdict for j in parts.values()])
+    reason = "; ".join(f"{name}: {j.reason}" for name, j in parts.items())
+    return Judgement(verdict, reason, checks, control, runs)
