@@ -296,7 +296,7 @@ def delay_ratio(
                 "detail": ratio.detail + f"; {censored_t} {tname} runs censored",
             }
         )
-    checks.append(ratio)
+    checks.insert(0, ratio)  # the headline statistic first: the report's summary shows it
     if treat_must_generalize:
         k = sum(not b.censored for _, b, _ in rows[tname])
         n = len(rows[tname])

@@ -283,7 +283,8 @@ WORKER = textwrap.dedent(
     import torch
 
     torch.set_num_threads(1)
-        from grokcore.cache import RunCache
+    import grokcore.runs
+    from grokcore.cache import RunCache
     from grokcore.config import EmbedMLP, ModularTask, Optimizer, RunConfig
 
     root, me, other = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -317,11 +318,18 @@ def test_two_processes_train_a_key_once(tmp_path: Path):
         )
         for me, other in (("a", "b"), ("b", "a"))
     ]
-    counts = []
-    for p in procs:
-        out, err = p.communicate(timeout=180)
-        assert p.returncode == 0, err
-        counts.append(tuple(int(x) for x in out.split()))
+    counts, errors = [], []
+    try:
+        for p in procs:
+            out, err = p.communicate(timeout=180)
+            errors.append(err)
+            counts.append(tuple(int(x) for x in out.split()) if p.returncode == 0 else None)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    assert None not in counts, errors
     assert sorted(counts) == [(0, 1), (1, 0)], counts  # one trained, the other read the cache
     ha, hb = (History.from_bytes((tmp_path / f"history-{m}.npz").read_bytes()) for m in "ab")
     assert_same(ha, hb)
