@@ -12,6 +12,12 @@ from grokcore.verdicts import delay_ratio, inverse_scaling, merge, timings
 PAPER = "omnigrok"
 
 
+@pytest.mark.expect_refuted(
+    scale="quick",
+    reason="quick tier (lr 1e-3, 1e4 steps): slope of log t_test on log γ = −0.74, 95% CI "
+    "[−0.87, −0.62], excludes −1; t_test includes the ~65-step fit, which flattens the slope "
+    "at large γ (t_test ≈ 200 at γ = 1)",
+)
 @pytest.mark.claim(
     "OG-INV",
     paper=PAPER,
@@ -102,6 +108,12 @@ def test_og_inv(claim):
     )
 
 
+@pytest.mark.expect_inconclusive(
+    scale="quick",
+    reason="pilot at the quick budget (8,000 steps, γ = 0.01 from the public notebook): the "
+    "MSE arm fits train by step ~1,900 but reaches only 0.21 test accuracy by step 8,000, so "
+    "it does not grok in budget and there is no delay to compare",
+)
 @pytest.mark.claim(
     "OG-CE",
     paper=PAPER,
@@ -159,6 +171,11 @@ def test_og_ce(claim):
     )
 
 
+@pytest.mark.expect_refuted(
+    scale="quick",
+    reason="quick tier (embedding MLP, x+y mod 31): constrained/free delay ratio = 0.59, "
+    "95% CI [0.40, 0.95], not below 0.2, though every constrained run generalizes",
+)
 @pytest.mark.claim(
     "OG-CONSTR",
     paper=PAPER,

@@ -66,7 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "gpu: needs a CUDA device at this scale",
         "needs_data(name): needs a dataset under --data-dir",
         "expect_inconclusive(scale, reason): INCONCLUSIVE is the expected outcome at that scale",
-        "expect_refuted(scale, reason): known not to replicate at that scale (strict xfail)",
+        "expect_refuted(scale, reason): known not to replicate at that scale: REFUTED is "
+        "xfailed, any other verdict fails (strict)",
     ):
         config.addinivalue_line("markers", line)
     if not hasattr(config, "workerinput"):  # controller: workers inherit the environment
@@ -155,6 +156,18 @@ class ClaimContext:
         expected = expect is not None and expect.kwargs.get("scale") in (self.scale, None)
         if expected and not record.expectation:
             record.expectation = f"INCONCLUSIVE expected at {self.scale}: {expect.kwargs['reason']}"
+        refuted = next(
+            (
+                m
+                for m in self.item.iter_markers("expect_refuted")
+                if m.kwargs.get("scale") in (self.scale, None)
+            ),
+            None,
+        )
+        if refuted is not None:
+            record.expectation = (
+                f"expected REFUTED at {self.scale} (strict): {refuted.kwargs['reason']}"
+            )
         self.item._grokcore_record = record  # type: ignore[attr-defined]
         _write_fallback(self.item.config, record)
         checks = "; ".join(
@@ -162,6 +175,14 @@ class ClaimContext:
             f"vs {c.region}: {c.verdict.value}"
             for c in record.checks
         )
+        if refuted is not None:  # strict: any other verdict means the expectation is stale
+            if record.verdict is Verdict.REFUTED:
+                pytest.xfail(f"{record.claim_id} REFUTED as expected: {record.reason} [{checks}]")
+            pytest.fail(
+                f"{record.claim_id} was expected REFUTED at {self.scale} but is "
+                f"{record.verdict.value}: update its expect_refuted mark [{checks}]",
+                pytrace=False,
+            )
         if record.verdict is Verdict.REFUTED:
             pytest.fail(f"{record.claim_id} REFUTED: {record.reason} [{checks}]", pytrace=False)
         if record.verdict is Verdict.INCONCLUSIVE and not expected:
@@ -197,10 +218,6 @@ def claim(request: pytest.FixtureRequest) -> ClaimContext:
         and not torch.cuda.is_available()
     ):
         pytest.skip("full scale needs a CUDA device")
-    for m in request.node.iter_markers("expect_refuted"):
-        if m.kwargs.get("scale") in (ctx.scale, None):
-            # strict: if the verdict changes to SUPPORTED, the XPASS fails the run
-            request.applymarker(pytest.mark.xfail(strict=True, reason=m.kwargs["reason"]))
     return ctx
 
 
