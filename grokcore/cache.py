@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 import warnings
 from pathlib import Path
 
@@ -57,8 +58,12 @@ class RunCache:
         try:
             return History.from_bytes(data)
         except ValueError as exc:
-            aside = path.with_suffix(".corrupt")
-            os.replace(path, aside)
+            # a unique name: a second damaged entry for the key must not overwrite the first
+            aside = path.with_name(f"{key}.{uuid.uuid4().hex[:8]}.corrupt")
+            try:
+                os.replace(path, aside)
+            except FileNotFoundError:  # another worker set it aside first
+                return None
             warnings.warn(
                 f"run cache entry {path} is damaged ({exc}); moved to {aside.name}, retraining",
                 CorruptEntryWarning,

@@ -170,6 +170,13 @@ class ClaimContext:
             )
         self.item._grokcore_record = record  # type: ignore[attr-defined]
         _write_fallback(self.item.config, record)
+        v = record.verdict
+        # remember whether conclude() itself fails the test: a later failure is an ERROR
+        self.item._grokcore_failing = (  # type: ignore[attr-defined]
+            v is not Verdict.REFUTED
+            if refuted is not None
+            else v is Verdict.REFUTED or (v is Verdict.INCONCLUSIVE and not expected)
+        )
         checks = "; ".join(
             f"{c.name} = {c.value:.4g} {list(c.ci) if c.ci else ''} "
             f"vs {c.region}: {c.verdict.value}"
@@ -191,13 +198,24 @@ class ClaimContext:
             )
 
 
+def _dumps(record: ClaimRecord) -> str:
+    """JSON of a record; numpy scalars and arrays in settings or runs become plain values."""
+
+    def plain(o):
+        if hasattr(o, "tolist"):
+            return o.tolist()
+        raise TypeError(f"{type(o).__name__} is not JSON-serializable")
+
+    return json.dumps(record.to_dict(), default=plain)
+
+
 def _write_fallback(config: pytest.Config, record: ClaimRecord) -> None:
     d = _records_dir(config)
     d.mkdir(parents=True, exist_ok=True)
     token = os.environ.get("GROKCORE_SESSION", "nosession")
     name = f"{token}-{hashlib.sha1(record.nodeid.encode()).hexdigest()[:16]}.json"
     tmp = d / f".{name}.tmp{os.getpid()}"
-    tmp.write_text(json.dumps(record.to_dict()))
+    tmp.write_text(_dumps(record))
     os.replace(tmp, d / name)
 
 
@@ -260,15 +278,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             traceback=report.longreprtext,
             nodeid=item.nodeid,
         )
+    elif record is not None and report.failed and not getattr(item, "_grokcore_failing", False):
+        # the test raised after concluding: the verdict no longer stands for what happened
+        record.verdict = Verdict.ERROR
+        record.reason = f"the claim test raised after concluding ({record.reason})"
+        record.traceback = report.longreprtext
     elif record is not None and report.when == "call" and hasattr(report, "wasxfail"):
         record.expectation = record.expectation or f"xfail (strict): {report.wasxfail}"
     if record is not None and (report.when == "call" or report.outcome != "passed"):
-        report.user_properties.append((RECORD_KEY, json.dumps(record.to_dict())))
+        report.user_properties.append((RECORD_KEY, _dumps(record)))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
-    rec = dict(report.user_properties).get(RECORD_KEY)
+    rec = dict(getattr(report, "user_properties", ())).get(RECORD_KEY)
     if rec is None or report.when != "call" or hasattr(report, "wasxfail"):
         return None
     verdict = json.loads(rec)["verdict"]
@@ -290,7 +313,7 @@ class _Collector:
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.seen.add(report.nodeid)
-        rec = dict(report.user_properties).get(RECORD_KEY)
+        rec = dict(getattr(report, "user_properties", ())).get(RECORD_KEY)
         if rec is not None:
             self.records[report.nodeid] = ClaimRecord.from_dict(json.loads(rec))
 

@@ -8,7 +8,7 @@ synthetic data that violates the claim) run the very same code.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -242,9 +242,11 @@ def delay_ratio(
 
     The reference arm must itself grok (median delay > min_reference_delay × median
     t_train), else the comparison says nothing and the verdict is INCONCLUSIVE.
-    Censored delays are lower bounds: censoring in the reference only makes the
-    ratio an overestimate (safe for a "below" claim); censoring in the treatment
-    arm makes a "below" verdict unsafe, so it turns SUPPORTED into INCONCLUSIVE.
+    Censored delays are lower bounds. Censoring in the reference makes the ratio an
+    overestimate: safe for SUPPORTED, but it cannot refute, so REFUTED turns
+    INCONCLUSIVE. Censoring in the treatment arm makes the ratio an underestimate,
+    so SUPPORTED turns INCONCLUSIVE. A reference arm counts as grokking only if most
+    of its runs actually generalize in budget.
     """
     tname, rname = names
     rows: dict[str, list] = {tname: [], rname: []}
@@ -269,15 +271,19 @@ def delay_ratio(
     r_fit = np.array([a.step for a, _, _ in rows[rname]], float)
     t_delay = np.array([d for _, _, d in rows[tname]], float)
     checks = []
-    groks = np.median(r_delay) > min_reference_delay * max(np.median(r_fit), 1)
+    r_general = sum(not b.censored for _, b, _ in rows[rname])
+    ratio_d = float(np.median(r_delay) / max(np.median(r_fit), 1))
+    groks = ratio_d > min_reference_delay and 2 * r_general > len(rows[rname])
     checks.append(
         Check(
             f"{rname} arm groks (median D / median t_train)",
-            float(np.median(r_delay) / max(np.median(r_fit), 1)),
+            ratio_d,
             None,
-            f"> {min_reference_delay}",
+            f"> {min_reference_delay}, most runs reaching test ≥ {tau_test}",
             Verdict.SUPPORTED if groks else Verdict.INCONCLUSIVE,
-            detail=f"median D = {np.median(r_delay):.0f}, median t_train = {np.median(r_fit):.0f}",
+            detail=f"median D = {np.median(r_delay):.0f}, median t_train = "
+            f"{np.median(r_fit):.0f}; {r_general} of {len(rows[rname])} "
+            f"reach test ≥ {tau_test} in budget",
         )
     )
     est = stats.bootstrap_ratio(t_delay, np.maximum(r_delay, 1))
@@ -288,13 +294,19 @@ def delay_ratio(
         f"ratio of median delays, percentile bootstrap, n={len(t_delay)}+{len(r_delay)}",
     )
     censored_t = sum(b.censored for _, b, _ in rows[tname])
+    censored_r = len(rows[rname]) - r_general
     if censored_t and ratio.verdict is Verdict.SUPPORTED:
-        ratio = Check(
-            **{
-                **ratio.__dict__,
-                "verdict": Verdict.INCONCLUSIVE,
-                "detail": ratio.detail + f"; {censored_t} {tname} runs censored",
-            }
+        ratio = replace(
+            ratio,
+            verdict=Verdict.INCONCLUSIVE,
+            detail=ratio.detail + f"; {censored_t} {tname} runs censored",
+        )
+    if censored_r and ratio.verdict is Verdict.REFUTED:
+        ratio = replace(
+            ratio,
+            verdict=Verdict.INCONCLUSIVE,
+            detail=ratio.detail + f"; {censored_r} {rname} runs censored "
+            "(their delays are lower bounds)",
         )
     checks.insert(0, ratio)  # the headline statistic first: the report's summary shows it
     if treat_must_generalize:

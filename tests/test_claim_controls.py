@@ -103,6 +103,15 @@ def test_delay_ratio_does_not_support_with_censored_treatment():
     assert j.verdict is not Verdict.SUPPORTED
 
 
+def test_delay_ratio_cannot_refute_against_a_censored_reference():
+    """A reference that never generalizes gives lower-bound delays: no REFUTED, no 'groks'."""
+    ref = [synthetic(60, None, budget=8000) for _ in range(4)]
+    slow = [synthetic(60, 7000) for _ in range(4)]
+    j = delay_ratio(slow, ref, 0.25, ("CE", "MSE"))
+    assert j.verdict is Verdict.INCONCLUSIVE
+    assert j.checks[1].verdict is Verdict.INCONCLUSIVE  # the reference does not grok
+
+
 def test_switch_arms_rejects_gamma_zero_as_late_on():
     never = [synthetic(60, None) for _ in range(6)]
     late = [synthetic(60, 4000) for _ in range(6)]
