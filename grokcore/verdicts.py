@@ -380,17 +380,19 @@ def switch_arms(
     ctrl = [
         _count_check("γ = 0 throughout: share generalizing", k0, n0, k0 / n0 <= low, f"≤ {low}")
     ]
-    runs = [
-        {
-            "arm": arm,
-            "seed": h.config.get("seed"),
-            "t_test": timings(h, tau, tau)[1].step,
-            "generalized": not timings(h, tau, tau)[1].censored,
-            "final_test_acc": round(float(h.test_acc[-1]), 4),
-        }
-        for arm, hs in (("late-on", late_on), ("early-off", early_off), ("γ=0", never))
-        for h in hs
-    ]
+    runs = []
+    for arm, hs in (("late-on", late_on), ("early-off", early_off), ("γ=0", never)):
+        for h in hs:
+            t = timings(h, tau, tau)[1]
+            runs.append(
+                {
+                    "arm": arm,
+                    "seed": h.config.get("seed"),
+                    "t_test": t.step,
+                    "generalized": not t.censored,
+                    "final_test_acc": round(float(h.test_acc[-1]), 4),
+                }
+            )
     return _judgement(
         [late, early],
         ctrl,
