@@ -119,7 +119,7 @@ class Ensemble:
         self.test_split = _Split(
             [d.x_test for d in self.data], [d.y_test for d in self.data], self.device
         )
-        self.kind = d0
+        self.task_data = d0  # kind and threshold: equal for all members (ensemble key)
         self.cfg = configs[0]  # fields shared by every member (ensemble key)
         self._fwd = vmap(self._member_forward, in_dims=(0, 0, None))
         self._fwd_shared = vmap(self._member_forward, in_dims=(0, None, None))
@@ -218,8 +218,8 @@ class Ensemble:
             out = self.forward(self.flat, x, not split.shared)
             mask = None if split.mask is None else split.mask[:, sl]
             w = torch.ones_like(out[..., 0]) if mask is None else mask
-            loss_sum += (per_sample_loss(out, y, self.kind, self.cfg.loss) * w).sum(-1)
-            corr_sum += (per_sample_correct(out, y, self.kind).float() * w).sum(-1)
+            loss_sum += (per_sample_loss(out, y, self.task_data, self.cfg.loss) * w).sum(-1)
+            corr_sum += (per_sample_correct(out, y, self.task_data).float() * w).sum(-1)
         sizes = torch.tensor(split.sizes, dtype=loss_sum.dtype, device=self.device)
         self.base.train()
         return (loss_sum / sizes).cpu().double().numpy(), (corr_sum / sizes).cpu().double().numpy()
@@ -271,7 +271,7 @@ class Ensemble:
             x, y, mask, batched = self._batch(samplers)
             flat = self.flat.requires_grad_(True)
             out = self.forward(flat, x, batched, self._noise(noise_gens, y.shape[-1]))
-            loss = masked_mean(per_sample_loss(out, y, self.kind, cfg.loss), mask)
+            loss = masked_mean(per_sample_loss(out, y, self.task_data, cfg.loss), mask)
             (g,) = torch.autograd.grad(loss.sum(), flat)
             self.flat = flat.detach()
             with torch.no_grad():
