@@ -28,6 +28,7 @@ class Judgement:
     checks: list[Check]
     control: list[Check] = field(default_factory=list)
     runs: list[dict] = field(default_factory=list)
+    fit: stats.Estimate | None = None  # the fitted headline estimate, for the claim's figure
 
 
 def timings(h: History, tau_train: float = 0.95, tau_test: float = 0.95) -> tuple[Timing, Timing]:
@@ -89,6 +90,7 @@ def inverse_scaling(
             te.append(max(b.step, 1))
     n_cens = len(runs) - len(g_ok)
     checks: list[Check] = []
+    fit = None
     if len(set(g_ok)) < 3 or n_cens > max_censored * len(runs):
         checks.append(
             Check(
@@ -101,7 +103,7 @@ def inverse_scaling(
             )
         )
     else:
-        slope = stats.loglog_slope(g_ok, te)
+        slope = fit = stats.loglog_slope(g_ok, te)
         detail = f"OLS on {len(g_ok)} runs, {n_cens} censored runs reported, not fitted"
         checks.append(
             stats.judge(
@@ -115,13 +117,13 @@ def inverse_scaling(
         checks.append(
             stats.judge(slope, Region.excludes(0.0), "t_test slope differs from 0", detail)
         )
-        fit = stats.loglog_slope(g_ok, tt)
-        flat = fit.ci[0] <= 0 <= fit.ci[1] or abs(fit.value) < 0.2
+        t_fit = stats.loglog_slope(g_ok, tt)
+        flat = t_fit.ci[0] <= 0 <= t_fit.ci[1] or abs(t_fit.value) < 0.2
         checks.append(
             Check(
                 "slope of log t_train on log γ",
-                fit.value,
-                fit.ci,
+                t_fit.value,
+                t_fit.ci,
                 "CI contains 0 or |slope| < 0.2",
                 Verdict.SUPPORTED if flat else Verdict.REFUTED,
                 detail=detail,
@@ -140,7 +142,7 @@ def inverse_scaling(
                 "none (no weight decay, no generalization)",
             )
         )
-    return _judgement(
+    j = _judgement(
         checks,
         ctrl,
         runs,
@@ -150,6 +152,8 @@ def inverse_scaling(
             Verdict.INCONCLUSIVE: "too few runs generalized in budget to fit the scaling",
         },
     )
+    j.fit = fit
+    return j
 
 
 # -- AR-NOUNGROK: once generalized, never settles in a worse state ---------------------------
