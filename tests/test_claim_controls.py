@@ -1,5 +1,7 @@
 """Every claim statistic must be able to fail: fed its control (or data violating the claim),
-it must not return SUPPORTED. Seeds are fixed and printed in the test ids for replay."""
+it must not return SUPPORTED. And none may pass by vacuity: when nothing generalizes, the
+positive control fails and the verdict is INCONCLUSIVE, never REFUTED or SUPPORTED.
+Seeds are fixed and printed in the test ids for replay."""
 
 from __future__ import annotations
 
@@ -21,8 +23,12 @@ def synthetic(
     budget: int = 20_000,
     seed: int = 0,
     collapse_at: float | None = None,
+    spike_at: int | None = None,
 ) -> History:
-    """Sigmoid train/test accuracy rising at t_train / t_test (None: never generalizes)."""
+    """Sigmoid train/test accuracy rising at t_train / t_test (None: never generalizes).
+
+    spike_at: a 1000× training-loss spike at that step (a slingshot), else a flat loss.
+    """
     s = np.maximum(STEPS, 1).astype(float)
     tr = 1 / (1 + np.exp(-12 * (np.log(s) - np.log(t_train))))
     te = (
@@ -31,6 +37,9 @@ def synthetic(
     if collapse_at is not None:
         te = np.where(s >= collapse_at, 0.3, te)
     z = np.zeros_like(s)
+    batch_loss = np.full(budget, 1e-4, np.float32)
+    if spike_at is not None:
+        batch_loss[spike_at - 1] = 0.1
     return History(
         steps=STEPS,
         train_loss=1 - tr,
@@ -39,6 +48,7 @@ def synthetic(
         test_acc=te,
         norm=z + 1,
         budget=budget,
+        batch_loss=batch_loss,
         config={"seed": seed},
     )
 
@@ -64,22 +74,35 @@ def test_inverse_scaling_flags_generalizing_control_and_censoring():
     gammas = np.repeat(np.geomspace(0.03, 1, 5), 3)
     hs = [synthetic(60, 100 / g) for g in gammas]
     j = inverse_scaling(gammas, hs, control=[synthetic(60, 500)] * 3)
-    assert j.control[0].verdict is Verdict.REFUTED
+    assert j.control[0].verdict is Verdict.SUPPORTED  # positive control: the sweep groks
+    assert j.control[1].verdict is Verdict.REFUTED  # the γ = 0 control generalized
     censored = [synthetic(60, None) for _ in gammas]
     assert inverse_scaling(gammas, censored).verdict is Verdict.INCONCLUSIVE
 
 
 def test_no_ungrokking_rejects_collapsing_runs():
-    hs = [synthetic(50, 500) for _ in range(28)] + [synthetic(50, 500, collapse_at=3000)] * 5
+    hs = [synthetic(50, 500, spike_at=2000) for _ in range(28)]
+    hs += [synthetic(50, 500, collapse_at=3000, spike_at=2900)] * 5
     j = no_ungrokking(hs, [str(i) for i in range(len(hs))])
     assert j.verdict is Verdict.REFUTED
 
 
 def test_no_ungrokking_needs_enough_runs_to_bound_the_rate():
-    clean = [synthetic(50, 500) for _ in range(33)]
+    clean = [synthetic(50, 500, spike_at=2000) for _ in range(33)]
     assert no_ungrokking(clean, ["r"] * 33).verdict is Verdict.SUPPORTED
     # 16 clean runs: the one-sided CP upper bound is 0.17, so the claim cannot be shown
-    assert no_ungrokking(clean[:16], ["r"] * 16).verdict is Verdict.INCONCLUSIVE
+    j = no_ungrokking(clean[:16], ["r"] * 16)
+    assert j.verdict is Verdict.INCONCLUSIVE
+    assert j.reason.startswith("positive control failed")
+
+
+def test_no_ungrokking_without_spikes_has_no_power():
+    """REFERENCES §3.4: a run set with no ≥ 100× loss spike cannot show 'never un-grokked'."""
+    calm = [synthetic(50, 500) for _ in range(33)]
+    j = no_ungrokking(calm, ["r"] * 33)
+    assert j.verdict is Verdict.INCONCLUSIVE
+    assert "spikes" in j.control[0].name and "no power" in j.reason
+    assert all(r["spikes ≥100× after fit"] == 0 for r in j.runs)
 
 
 def test_delay_ratio_rejects_the_control_against_itself():
@@ -109,23 +132,52 @@ def test_delay_ratio_cannot_refute_against_a_censored_reference():
     slow = [synthetic(60, 7000) for _ in range(4)]
     j = delay_ratio(slow, ref, 0.25, ("CE", "MSE"))
     assert j.verdict is Verdict.INCONCLUSIVE
-    assert j.checks[1].verdict is Verdict.INCONCLUSIVE  # the reference does not grok
+    assert j.control[0].verdict is Verdict.INCONCLUSIVE  # positive control: ref does not grok
 
 
 def test_switch_arms_rejects_gamma_zero_as_late_on():
     never = [synthetic(60, None) for _ in range(6)]
     late = [synthetic(60, 4000) for _ in range(6)]
-    assert switch_arms(late, never, never).verdict is Verdict.SUPPORTED
-    assert switch_arms(never, never, never).verdict is Verdict.REFUTED
+    on = [synthetic(60, 2000) for _ in range(6)]
+    assert switch_arms(late, never, never, on).verdict is Verdict.SUPPORTED
+    assert switch_arms(never, never, never, on).verdict is Verdict.REFUTED
+
+
+# -- positive controls: nothing generalizes -> INCONCLUSIVE, for every statistic ------------
+
+
+def _nothing(n: int) -> list[History]:
+    return [synthetic(60, None, seed=i) for i in range(n)]
+
+
+NOTHING_GENERALIZES = {
+    "inverse_scaling": lambda: inverse_scaling(np.repeat([0.03, 0.1, 0.3, 1.0], 3), _nothing(12)),
+    "no_ungrokking": lambda: no_ungrokking(_nothing(33), ["r"] * 33),
+    "delay_ratio": lambda: delay_ratio(_nothing(6), _nothing(6), 0.2, ("a", "b")),
+    "delay_ratio (must generalize)": lambda: delay_ratio(
+        _nothing(6), _nothing(6), 0.2, ("a", "b"), treat_must_generalize=True
+    ),
+    # the old RP-LATEWD paper tier: every arm at chance, which once read as "early-off
+    # SUPPORTED" and "late-on REFUTED"
+    "switch_arms": lambda: switch_arms(_nothing(6), _nothing(6), _nothing(6), _nothing(6)),
+}
+
+
+@pytest.mark.parametrize("judge", NOTHING_GENERALIZES.values(), ids=NOTHING_GENERALIZES.keys())
+def test_nothing_generalizes_is_inconclusive(judge):
+    j = judge()
+    assert j.verdict is Verdict.INCONCLUSIVE
+    assert j.reason.startswith("positive control failed")
+    assert j.control[0].name.startswith("positive control")
 
 
 def test_real_control_runs_are_rejected(tmp_path):
     """Real training: the γ = 0 arm, passed where the late-on arm belongs, is REFUTED, and the
     grokking arm compared with itself does not show a delay cut."""
     seeds = range(3)
-    grok = [setups.modular(s, gamma=1.0, steps=2000) for s in seeds]
-    never = [setups.modular(s, gamma=0.0, steps=2000) for s in seeds]
+    grok = [setups.modular(s, gamma=1.0) for s in seeds]  # groks at quick scale
+    never = [setups.modular(s, gamma=0.0) for s in seeds]
     hs = run(grok + never, use_cache=False, progress=False)
     h_grok, h_never = hs[:3], hs[3:]
-    assert switch_arms(h_never, h_never, h_never).verdict is Verdict.REFUTED
+    assert switch_arms(h_never, h_never, h_never, h_grok).verdict is Verdict.REFUTED
     assert delay_ratio(h_grok, h_grok, 0.2, ("a", "b")).verdict is not Verdict.SUPPORTED

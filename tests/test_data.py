@@ -39,10 +39,8 @@ def brute_force(op: str, p: int) -> dict[tuple[int, int], int]:
                 z = x**3 + x * y
             elif op == "x^2+xy+y^2":
                 z = x**2 + x * y + y**2
-            elif op == "x/y if y even else x-y":
-                if y == 0:
-                    continue
-                z = x * inv if y % 2 == 0 else x - y
+            elif op == "x/y if y odd else x-y":  # openai/grok mix1: all p² pairs
+                z = x * inv if y % 2 == 1 else x - y
             else:
                 raise AssertionError(op)
             table[(x, y)] = z % p
@@ -60,15 +58,22 @@ def test_table_matches_brute_force(op, p):
     assert got == expected
 
 
-@pytest.mark.parametrize("op", ["x/y", "x/y if y even else x-y"])
-def test_division_tables_drop_y_zero_and_invert(op):
+def test_division_table_drops_y_zero_and_inverts():
     p = 11
-    xy, z = modular_table(ModularTask(op, p, 0.5))
+    xy, z = modular_table(ModularTask("x/y", p, 0.5))
     assert len(z) == p * (p - 1)
     assert (xy[:, 1] != 0).all()
-    divided = xy[:, 1] % 2 == 0 if op != "x/y" else torch.ones_like(z, dtype=torch.bool)
     # z = x / y  <=>  z * y = x (mod p)
-    assert ((z * xy[:, 1]) % p == xy[:, 0])[divided].all()
+    assert ((z * xy[:, 1]) % p == xy[:, 0]).all()
+
+
+def test_mixed_table_divides_on_odd_y_over_all_pairs():
+    p = 11
+    xy, z = modular_table(ModularTask("mixed", p, 0.5))
+    assert len(z) == p * p
+    odd = xy[:, 1] % 2 == 1
+    assert ((z * xy[:, 1]) % p == xy[:, 0])[odd].all()
+    assert (z == (xy[:, 0] - xy[:, 1]) % p)[~odd].all()
 
 
 # -- splits --------------------------------------------------------------------------

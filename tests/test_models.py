@@ -85,6 +85,23 @@ def inputs(task, n: int = 9) -> torch.Tensor:
     return torch.randn(n, sizes(task)[0], generator=g)
 
 
+def model_inputs(net: torch.nn.Module, task) -> torch.Tensor:
+    """`inputs(task)` in the model's own layout (the Power transformer also reads the answer)."""
+    x = inputs(task)
+    if not hasattr(net, "inputs"):
+        return x
+    return net.inputs(x, (x[:, 0] + x[:, 1]) % task.p)
+
+
+def out_shape(model, task, n: int = 9) -> tuple[int, ...]:
+    """Transformers give logits over their whole vocabulary, Power ones at two positions."""
+    if isinstance(model, Transformer):
+        if model.tokens == "power":
+            return (n, 2, task.p + 3)
+        return (n, task.p + 1)
+    return (n, sizes(task)[1])
+
+
 def state(module: torch.nn.Module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in module.parameters()]
 
@@ -93,8 +110,8 @@ def state(module: torch.nn.Module) -> list[torch.Tensor]:
 def test_builds_with_right_output_shape(model, task, loss, lr):
     n_in, n_out = sizes(task)
     net = build_model(model, n_in, n_out, seed=0)
-    out = net(inputs(task))
-    assert out.shape == (9, n_out)
+    out = net(model_inputs(net, task))
+    assert out.shape == out_shape(model, task)
     assert out.dtype == torch.float32 and torch.isfinite(out).all()
 
 
@@ -111,7 +128,7 @@ def test_init_is_a_function_of_the_seed(model, task, loss, lr):
         for u, v in zip(state(a), state(c), strict=True)
         if u.dim() > 1 or u.std() > 0
     )
-    x = inputs(task)
+    x = model_inputs(a, task)
     assert torch.equal(a(x), b(x))
     assert not torch.allclose(a(x), c(x))
 
@@ -139,16 +156,22 @@ def test_mnist_mlp_takes_images():
 
 def test_transformer_token_layouts():
     xy = torch.tensor([[3, 4], [0, 10]])
+    c = torch.tensor([7, 10])
     nanda = build_model(Transformer(**TINY_TRANSFORMER), P, P, 0)
     power = build_model(Transformer.power(**TINY_TRANSFORMER), P, P, 0)
-    eq, op = P + 1, P
-    assert nanda.tokens(xy).tolist() == [[3, 4, eq], [0, 10, eq]]
-    assert power.tokens(xy).tolist() == [[3, op, 4, eq], [0, op, 10, eq]]
+    # Nanda: "=" is token p; Power: op p, "=" p+1, <eos> p+2, teacher-forced on c
+    assert nanda.tokens(xy).tolist() == [[3, 4, P], [0, 10, P]]
+    op, eq, eos = P, P + 1, P + 2
+    assert power.tokens(power.inputs(xy, c)).tolist() == [
+        [eos, 3, op, 4, eq, 7],
+        [eos, 0, op, 10, eq, 10],
+    ]
 
 
 def test_power_preset():
     cfg = Transformer.power(d_model=32, n_heads=4)
-    assert (cfg.n_layers, cfg.layer_norm, cfg.tokens) == (2, True, "power")
+    assert (cfg.n_layers, cfg.layer_norm, cfg.tokens) == (2, "post", "power")
+    assert (cfg.bias, cfg.positions, cfg.init) == (False, "sinusoidal", "torch")
     assert Transformer.power(n_layers=3).n_layers == 3  # presets can be overridden
 
 
@@ -163,7 +186,8 @@ def test_transformer_param_groups(preset):
     groups = param_groups(net)
     names = [n for n, _ in net.named_parameters()]
     assert groups["attn_qkv"] == [f"blocks.{i}.qkv.weight" for i in range(cfg.n_layers)]
-    assert {"embed", "pos", "blocks", "unembed"} <= set(groups)
+    assert {"embed", "blocks", "unembed"} <= set(groups)
+    assert ("pos" in groups) == (preset == "nanda")  # Power positions are a buffer
     # the top-level groups partition the parameters; attn_qkv is an extra view
     top = [n for g, ns in groups.items() if g != "attn_qkv" for n in ns]
     assert sorted(top) == sorted(names)

@@ -26,12 +26,20 @@ def test_setups_build_at_both_scales(scale):
 def test_full_scale_is_the_papers_setting():
     nanda = setups.modular(0, scale="full")
     assert nanda.model == Transformer()  # 1 layer, d_model 128, 4 heads, d_mlp 512, no LN
+    assert (nanda.model.init, nanda.model.layer_norm, nanda.dtype) == ("nanda", "none", "float64")
     assert (nanda.task.p, nanda.task.train_frac) == (113, 0.3)
     assert nanda.optim.betas == (0.9, 0.98) and nanda.optim.lr == 1e-3
     ts = setups.teacher_student(2.0, 0.03, 0, "full")
     assert (ts.optim.lr, ts.steps) == (3e-4, 100_000)
     lstm = setups.lstm_poster(0)
-    assert lstm.init_scale == 5.0 and lstm.optim.weight_decay == 0.01
+    assert lstm.init_scale == 5.0 and lstm.batch_size == 32
+    assert setups.lstm_poster(0, gamma=0.01).optim.weight_decay == 0.01
+
+
+def test_full_scale_deviations_are_stated():
+    assert setups.deviations("lstm_poster", "full")  # γ, budget, init variant, tokens
+    assert setups.deviations("power_arn", "full")
+    assert setups.deviations("modular", "quick") == setups.QUICK_DEVIATIONS["modular"]
 
 
 def test_every_quick_setup_states_its_deviations():

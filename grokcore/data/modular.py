@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from grokcore.config import DIVISION_OPS, ModularTask
+from grokcore.config import ModularTask
 
 
 def _apply(op: str, x: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
@@ -24,14 +24,24 @@ def _apply(op: str, x: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
         return (x * x % p * x + x * y) % p
     if op == "x^2+xy+y^2":
         return (x * x + x * y + y * y) % p
-    if op == "x/y if y even else x-y":
-        return np.where(y % 2 == 0, (x * _inverse(y, p)) % p, (x - y) % p)
+    if op == "x/y if y odd else x-y":
+        # openai/grok `mix1`: "(x._value//y)if(y._value%2==1)else(x-y)_mod_97", over all p²
+        # pairs; y = 0 is even, so it never divides (REFERENCES P9; arn §3 states it reversed)
+        return np.where(y % 2 == 1, (x * _inverse(y, p)) % p, (x - y) % p)
     raise ValueError(f"unknown operation {op!r}")
 
 
 def _inverse(y: np.ndarray, p: int) -> np.ndarray:
-    # Fermat: y^(p-2) is y's inverse mod a prime p (y = 0 is excluded from division tables).
-    return np.array([pow(int(v), p - 2, p) for v in y], dtype=np.int64)
+    """y⁻¹ mod a prime p by Fermat (y^(p-2)), for p values at once; 0 maps to 0."""
+    table = np.ones(p, dtype=np.int64)
+    base, e = np.arange(p, dtype=np.int64), p - 2
+    while e:  # square-and-multiply over the whole residue table: O(p log p), no Python loop
+        if e & 1:
+            table = table * base % p
+        base = base * base % p
+        e >>= 1
+    table[0] = 0
+    return table[y]
 
 
 def modular_table(task: ModularTask) -> tuple[torch.Tensor, torch.Tensor]:
@@ -39,7 +49,7 @@ def modular_table(task: ModularTask) -> tuple[torch.Tensor, torch.Tensor]:
     p = task.p
     x, y = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
     x, y = x.ravel().astype(np.int64), y.ravel().astype(np.int64)
-    if task.op in DIVISION_OPS:
+    if task.op == "x/y":  # the mixed op keeps y = 0 (it takes the x - y branch)
         keep = y != 0
         x, y = x[keep], y[keep]
     z = _apply(task.op, x, y, p)

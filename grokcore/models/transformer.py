@@ -1,7 +1,36 @@
-"""Small decoder-only transformers for `x ∘ y = ?` (Nanda et al. 2023; Power et al. 2022).
+"""Decoder-only transformers for `x ∘ y`: Nanda et al. 2023 and Power et al. 2022.
 
-Sequences are short (3 or 4 tokens), so attention is written out plainly; the
-answer is read from the last position (`=`).
+One module covers both references; `grokcore.config.Transformer` picks the variant.
+
+Nanda (`tokens="nanda"`, `init="nanda"`), after mechanistic-interpretability-grokking/
+progress-measures-paper `transformers.py` @23d2c64:
+- reads `x y =` with "=" = token p (`gen_train_test`: pairs `(i, j, p)`), answer at "=";
+- one vocabulary of p+1 for the embedding rows *and* the logits (`Config.d_vocab = p+1`,
+  line 48, used by `Embed` and `Unembed`); targets are < p, so the "=" logit is simply
+  never the right answer, exactly as in Nanda's loss;
+- init: every matrix N(0, 1/d_model) (W_E :165, W_pos :183, W_K/Q/V/O :212-215, W_in :242,
+  and W_out :244, which divides by √d_model, not by its fan-in √d_mlp), the unembed
+  N(0, 1/d_vocab) (:174), MLP biases zero (:243, :245). The draws follow that file's order
+  from the state `build_model` seeded, so seed s holds the numbers Nanda's
+  `Transformer(Config())` draws after `torch.manual_seed(s)` (in our layouts).
+
+Power (`Transformer.power()`), after openai/grok `grok/transformer.py` @3d64b1d:
+- post-LN blocks `a1 = LN(x + attn(x))`, `a2 = LN(a1 + ffn(a1))` (:230, :234), no final LN;
+- no biases outside LayerNorm (:89-91, :142, :192-194, :318);
+- fixed sinusoidal positions, a buffer and not a parameter (:304-305, formula :329-331), so
+  they are neither trained, decayed, scaled by α nor counted in ‖w‖;
+- PyTorch's default init (`Embedding` N(0, 1), `Linear` Kaiming-uniform);
+- the sequence `<eos> x op y = c <eos>` (`grok/data.py:357`), teacher-forced
+  (`data.py:469-470`): the model reads `<eos> x op y = c` and the logits at "=" and at c
+  predict the right-hand side `[c, <eos>]`, where openai/grok puts its loss and accuracy
+  (`training.py:306-317`; a row is right only if both tokens are, :265).
+
+Teacher forcing needs the answer in the input, so the model says how to lay out a dataset:
+`inputs(x, y)` and `targets(y)` are parameter-free and the trainer calls them once.
+
+Every forward must run as `vmap(functional_call(module, params_and_buffers, ...))` over
+an ensemble: no in-place ops on parameters, no branches on tensor values, and attention
+written out (F.scaled_dot_product_attention has no vmap batching rule).
 """
 
 from __future__ import annotations
@@ -14,53 +43,154 @@ from torch import nn
 from grokcore.config import Transformer
 
 
+def sinusoidal_positions(n_ctx: int, d_model: int) -> torch.Tensor:
+    """openai/grok `Transformer._position_encoding`: sin(pos/10000^(i/d)) at even i,
+    cos(pos/10000^((i-1)/d)) at odd i, i.e. each sin/cos pair shares one frequency."""
+    pos = torch.arange(n_ctx, dtype=torch.float64)[:, None]
+    i = torch.arange(d_model, dtype=torch.float64)
+    odd = i % 2 == 1
+    angle = pos / 10000 ** ((i - odd.double()) / d_model)
+    table = torch.where(odd, angle.cos(), angle.sin())
+    # Built in float64 like openai/grok's numpy rows; it trains in float32 (`.float()`).
+    return table.to(torch.get_default_dtype())
+
+
 class Block(nn.Module):
+    """Causal multi-head attention and a ReLU MLP, each in a residual, with LN as configured."""
+
     def __init__(self, cfg: Transformer):
         super().__init__()
         d = cfg.d_model
         self.n_heads = cfg.n_heads
+        self.post_ln = cfg.layer_norm == "post"
         # Q, K, V in one matrix so "attention QKV norm" (li-sakib §3.4) is one parameter.
+        # Its default init equals openai/grok's per-head Wq/Wk/Wv: the fan-in is d either way.
         self.qkv = nn.Linear(d, 3 * d, bias=False)
         self.attn_out = nn.Linear(d, d, bias=False)
-        self.mlp_in = nn.Linear(d, cfg.d_mlp)
-        self.mlp_out = nn.Linear(cfg.d_mlp, d)
-        self.ln1 = nn.LayerNorm(d) if cfg.layer_norm else nn.Identity()
-        self.ln2 = nn.LayerNorm(d) if cfg.layer_norm else nn.Identity()
+        self.mlp_in = nn.Linear(d, cfg.d_mlp, bias=cfg.bias)
+        self.mlp_out = nn.Linear(cfg.d_mlp, d, bias=cfg.bias)
+        norm = cfg.layer_norm != "none"
+        self.ln1 = nn.LayerNorm(d) if norm else nn.Identity()
+        self.ln2 = nn.LayerNorm(d) if norm else nn.Identity()
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def attend(self, h: torch.Tensor) -> torch.Tensor:
         b, t, d = h.shape
-        q, k, v = self.qkv(self.ln1(h)).split(d, dim=-1)
-        # (b, t, d) -> (b, heads, t, d_head)
-        q, k, v = (z.view(b, t, self.n_heads, d // self.n_heads).transpose(1, 2) for z in (q, k, v))
-        # Written out rather than F.scaled_dot_product_attention, which has no vmap batching rule.
+        # (b, t, d) -> (b, heads, t, d_head); head j owns rows j*d_head.. of each of Q, K, V
+        q, k, v = (
+            z.view(b, t, self.n_heads, d // self.n_heads).transpose(1, 2)
+            for z in self.qkv(h).split(d, dim=-1)
+        )
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
         causal = torch.ones(t, t, dtype=torch.bool, device=h.device).tril()
         att = scores.masked_fill(~causal, float("-inf")).softmax(-1) @ v
-        h = h + self.attn_out(att.transpose(1, 2).reshape(b, t, d))
-        return h + self.mlp_out(torch.relu(self.mlp_in(self.ln2(h))))
+        return self.attn_out(att.transpose(1, 2).reshape(b, t, d))
+
+    def mlp(self, h: torch.Tensor) -> torch.Tensor:
+        return self.mlp_out(torch.relu(self.mlp_in(h)))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if self.post_ln:  # openai/grok: the residual stream itself is normalised
+            h = self.ln1(h + self.attend(h))
+            return self.ln2(h + self.mlp(h))
+        h = h + self.attend(self.ln1(h))
+        return h + self.mlp(self.ln2(h))
 
 
 class TransformerNet(nn.Module):
-    """Token + position embeddings, `n_layers` blocks, optional final LayerNorm, untied unembed."""
+    """Token (+ position) embeddings, `n_layers` blocks, an untied unembed to `d_vocab` logits.
+
+    `forward` returns (B, d_vocab) logits at "=" for Nanda tokens and (B, 2, d_vocab) logits
+    at "=" and c for Power tokens. `p` is the modulus; `n_out` (the task's classes) only has
+    to fit in the vocabulary.
+    """
 
     def __init__(self, cfg: Transformer, p: int, n_out: int):
         super().__init__()
+        rng = torch.get_rng_state()
         self.p = p
         self.power = cfg.tokens == "power"
-        n_ctx = 4 if self.power else 3
-        self.embed = nn.Embedding(p + 2, cfg.d_model)  # p numbers, op, "="
-        self.pos = nn.Parameter(torch.randn(n_ctx, cfg.d_model) / cfg.d_model**0.5)
-        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
-        self.ln_f = nn.LayerNorm(cfg.d_model) if cfg.layer_norm else nn.Identity()
-        self.unembed = nn.Linear(cfg.d_model, n_out, bias=False)
+        if self.power:  # numbers 0..p-1, then op, "=", <eos>
+            self.op, self.eq, self.eos = p, p + 1, p + 2
+            n_tokens, self.n_ctx = p + 3, 6
+        else:  # numbers 0..p-1, then "="
+            self.eq = p
+            n_tokens, self.n_ctx = p + 1, 3
+        self.d_vocab = cfg.vocab if cfg.vocab is not None else n_tokens
+        if self.d_vocab < max(n_tokens, n_out):
+            raise ValueError(
+                f"Transformer.vocab={cfg.vocab}: needs at least {max(n_tokens, n_out)} tokens "
+                f"for p={p} with tokens={cfg.tokens!r} and {n_out} classes"
+            )
+        self.d_model = cfg.d_model
         self.embed_noise = cfg.embed_noise
+        self.learned_pos = cfg.positions == "learned"
 
-    def tokens(self, xy: torch.Tensor) -> torch.Tensor:
-        x, y = xy[:, :1], xy[:, 1:2]
-        eq = torch.full_like(x, self.p + 1)
+        self.embed = nn.Embedding(self.d_vocab, cfg.d_model)
+        if self.learned_pos:
+            self.pos = nn.Parameter(torch.randn(self.n_ctx, cfg.d_model) / cfg.d_model**0.5)
+        else:
+            # A function of the shape only, so it stays out of the state dict.
+            self.register_buffer(
+                "pos_table", sinusoidal_positions(self.n_ctx, cfg.d_model), persistent=False
+            )
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = nn.LayerNorm(cfg.d_model) if cfg.layer_norm == "pre" else nn.Identity()
+        self.unembed = nn.Linear(cfg.d_model, self.d_vocab, bias=False)
+
+        if cfg.init == "nanda":
+            # Rewind so Nanda's draws start at the seeded state, as in his constructor.
+            torch.set_rng_state(rng)
+            self._nanda_init()
+
+    @torch.no_grad()
+    def _nanda_init(self) -> None:
+        """progress-measures-paper `transformers.py` @23d2c64, in its draw order and layouts.
+
+        Nanda stores W_E and W_U as (d_model, d_vocab) and W_K/Q/V as (heads, d_head,
+        d_model); a same-sized randn fills the same numbers, so a transpose or a reshape
+        maps them onto the `nn.Embedding` / `nn.Linear` (out, in) layout here.
+        """
+        d, v = self.d_model, self.d_vocab
+
+        def randn(*shape: int, fan: int) -> torch.Tensor:
+            return torch.randn(*shape) / math.sqrt(fan)
+
+        self.embed.weight.copy_(randn(d, v, fan=d).T)  # W_E, :165
+        if self.learned_pos:
+            self.pos.copy_(randn(self.n_ctx, d, fan=d))  # W_pos, :183
+        for block in self.blocks:
+            w_k, w_q, w_v = (randn(d, d, fan=d) for _ in range(3))  # :212-214, K first
+            block.qkv.weight.copy_(torch.cat([w_q, w_k, w_v]))
+            block.attn_out.weight.copy_(randn(d, d, fan=d))  # W_O, :215
+            d_mlp = block.mlp_in.out_features
+            block.mlp_in.weight.copy_(randn(d_mlp, d, fan=d))  # W_in, :242
+            # W_out, :244: scaled by d_model although its fan-in is d_mlp (REFERENCES N1a)
+            block.mlp_out.weight.copy_(randn(d, d_mlp, fan=d))
+            for lin in (block.mlp_in, block.mlp_out):
+                if lin.bias is not None:
+                    lin.bias.zero_()  # b_in, b_out, :243, :245
+        self.unembed.weight.copy_(randn(d, v, fan=v).T)  # W_U, :174, scaled by d_vocab
+
+    # -- data layout ----------------------------------------------------------------------
+    def inputs(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The model's input rows for operand pairs `x` (N, 2) with answers `y` (N,).
+
+        Power: (N, 3) `[x, y, c]`, since teacher forcing reads the answer c; Nanda: `x`.
+        """
+        return torch.cat([x, y[:, None]], dim=1) if self.power else x
+
+    def targets(self, y: torch.Tensor) -> torch.Tensor:
+        """The model's targets for answers `y` (N,): Power (N, 2) `[c, <eos>]`; Nanda `y`."""
+        return torch.stack([y, torch.full_like(y, self.eos)], dim=1) if self.power else y
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """Token ids (B, n_ctx): Nanda `x y =`; Power `<eos> x op y = c` from `[x, y, c]`."""
+        a, b = x[:, :1], x[:, 1:2]
         if self.power:
-            return torch.cat([x, torch.full_like(x, self.p), y, eq], dim=1)
-        return torch.cat([x, y, eq], dim=1)
+            c = x[:, 2:3]
+            fill = lambda tok: torch.full_like(a, tok)  # noqa: E731
+            return torch.cat([fill(self.eos), a, fill(self.op), b, fill(self.eq), c], dim=1)
+        return torch.cat([a, b, torch.full_like(a, self.eq)], dim=1)
 
     def noise_shape(self, batch: int) -> tuple[int, ...] | None:
         """Shape of the standard-normal embedding noise one training batch needs (or None).
@@ -70,13 +200,16 @@ class TransformerNet(nn.Module):
         """
         if self.embed_noise <= 0:
             return None
-        return (batch, self.pos.shape[0], self.pos.shape[1])
+        return (batch, self.n_ctx, self.d_model)
 
-    def forward(self, xy: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.embed(self.tokens(xy))
+    def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.embed(self.tokens(x))
         if noise is not None:
             h = h + self.embed_noise * noise
-        h = h + self.pos
+        # The buffer may arrive in another dtype than the parameters (float64 runs).
+        h = h + (self.pos if self.learned_pos else self.pos_table.to(h.dtype))
         for block in self.blocks:
             h = block(h)
+        if self.power:  # positions of "=" and c predict the rhs [c, <eos>]
+            return self.unembed(self.ln_f(h[:, -2:]))
         return self.unembed(self.ln_f(h[:, -1]))

@@ -86,13 +86,21 @@ class Ensemble:
         if self.device.type == "cpu":
             keep_freed_memory()
         self.k = len(configs)
+        self.cfg = configs[0]  # fields shared by every member (ensemble key)
+        self.dtype = self.cfg.torch_dtype
         self.data: list[TaskData] = [build_data(c.task, c.split_seed) for c in configs]
         d0 = self.data[0]
         modules = [
             build_model(c.model, d.n_in, d.n_out, c.seed)
             for c, d in zip(configs, self.data, strict=True)
         ]
-        named = list(modules[0].named_parameters())
+        base = modules[0]
+        # Parameter-free tensors (the Power model's sinusoidal positions) join every call.
+        self.buffers = {
+            n: (b.to(self.dtype) if b.is_floating_point() else b).to(self.device)
+            for n, b in base.named_buffers()
+        }
+        named = list(base.named_parameters())
         self.names = [n for n, _ in named]
         self.shapes = [p.shape for _, p in named]
         self.sizes = [p.numel() for _, p in named]
@@ -101,30 +109,46 @@ class Ensemble:
         }
         flat = torch.stack(
             [torch.cat([p.detach().reshape(-1) for p in m.parameters()]) for m in modules]
-        )
+        ).to(self.dtype)
         col = lambda v: torch.tensor(v, dtype=flat.dtype).view(-1, 1)  # noqa: E731
         self.alpha = col([c.init_scale for c in configs])
         self.flat = (flat * self.alpha).to(self.device)
         self.target_norm = self.flat.norm(dim=1, keepdim=True)
         self.constrain = col([c.constrain_norm for c in configs]).to(self.device).bool()
         self.lr = col([c.optim.lr for c in configs]).to(self.device)
-        self._uniform_lr = len({c.optim.lr for c in configs}) == 1
         self._switch_steps = {
             t for c in configs for t in (c.optim.wd_on_at, c.optim.wd_off_at) if t is not None
         }
-        self.base = modules[0].to("meta")
-        self.train_split = _Split(
-            [d.x_train for d in self.data], [d.y_train for d in self.data], self.device
-        )
-        self.test_split = _Split(
-            [d.x_test for d in self.data], [d.y_test for d in self.data], self.device
-        )
+        self.base = base.to("meta")
+        self.train_split = self._split([(d.x_train, d.y_train) for d in self.data])
+        self.test_split = self._split([(d.x_test, d.y_test) for d in self.data])
         self.task_data = d0  # kind and threshold: equal for all members (ensemble key)
-        self.cfg = configs[0]  # fields shared by every member (ensemble key)
         self._fwd = vmap(self._member_forward, in_dims=(0, 0, None))
         self._fwd_shared = vmap(self._member_forward, in_dims=(0, None, None))
         self._fwd_noise = vmap(self._member_forward, in_dims=(0, 0, 0))
         self._fwd_shared_noise = vmap(self._member_forward, in_dims=(0, None, 0))
+
+    def _split(self, pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> _Split:
+        """One split of every member, in the model's own input/target form and the run's dtype.
+
+        A model may read more than (x, y) (the Power transformer is teacher-forced on the
+        answer) or predict several tokens: its parameter-free `inputs`/`targets` say how.
+        Members that share their data tensors keep sharing them.
+        """
+        cast = {}
+
+        def convert(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            key = (id(x), id(y))
+            if key not in cast:
+                xi = self.base.inputs(x, y) if hasattr(self.base, "inputs") else x
+                yi = self.base.targets(y) if hasattr(self.base, "targets") else y
+                xi = xi.to(self.dtype) if xi.is_floating_point() else xi
+                yi = yi.to(self.dtype) if yi.is_floating_point() else yi
+                cast[key] = (xi, yi)
+            return cast[key]
+
+        conv = [convert(x, y) for x, y in pairs]
+        return _Split([x for x, _ in conv], [y for _, y in conv], self.device)
 
     # -- forward ----------------------------------------------------------------------
     def _member_forward(
@@ -135,7 +159,7 @@ class Ensemble:
             for n, t, s in zip(self.names, row.split(self.sizes), self.shapes, strict=True)
         }
         kwargs = {} if noise is None else {"noise": noise}
-        return functional_call(self.base, params, (x,), kwargs)
+        return functional_call(self.base, params | self.buffers, (x,), kwargs)
 
     def forward(
         self, flat: torch.Tensor, x: torch.Tensor, batched: bool, noise: torch.Tensor | None = None
@@ -149,19 +173,30 @@ class Ensemble:
         if gens is None:
             return None
         shape = self.base.noise_shape(batch)
-        return torch.stack([torch.randn(shape, generator=g) for g in gens]).to(self.device)
+        noise = torch.stack([torch.randn(shape, generator=g) for g in gens])
+        return noise.to(self.device, self.dtype)
 
     # -- optimizer --------------------------------------------------------------------
-    def _decay(self, step: int, state: dict) -> torch.Tensor:
-        """(K, 1) γ of every member; rebuilt only at steps where some schedule switches."""
-        if "wd" not in state or step in self._switch_steps:
-            state["wd"] = torch.tensor(
-                [c.optim.decay_at(step) for c in self.configs],
-                dtype=self.flat.dtype,
-                device=self.device,
-            ).view(-1, 1)
-            state["keep"] = 1 - self.lr * state["wd"]  # AdamW's decoupled shrink factor
-        return state["wd"]
+    def _column(self, values: list[float]) -> torch.Tensor:
+        """(K, 1) per-member scalars, computed in float64 on the host and rounded once,
+        as torch.optim rounds its Python-float hyperparameters."""
+        return torch.tensor(values, dtype=torch.float64).view(-1, 1).to(self.device, self.dtype)
+
+    def _schedule(self, step: int, state: dict) -> None:
+        """Per-member γ(step), AdamW's shrink factor 1 − lr(step)·γ(step) and lr(step).
+
+        Rebuilt only while warming up and at steps where some decay schedule switches, so
+        most steps make no host-to-device copy. Each member's numbers depend on its own
+        config alone: a run trains bit-for-bit alike whatever its companions (the cache
+        relies on that: one key, one result).
+        """
+        warm = self.cfg.optim.warmup_steps
+        if "wd" in state and step not in self._switch_steps and step > warm + 1:
+            return
+        o = [c.optim for c in self.configs]
+        state["wd"] = self._column([x.decay_at(step) for x in o])
+        state["keep"] = self._column([1 - x.lr_at(step) * x.decay_at(step) for x in o])
+        state["lr"] = self._column([x.lr_at(step) for x in o])
 
     def _update(self, g: torch.Tensor, step: int, state: dict[str, torch.Tensor]) -> None:
         """One optimizer step on all members, in place, in torch.optim's order of operations.
@@ -169,8 +204,9 @@ class Ensemble:
         The (K, P) buffers are allocated once: fresh multi-MB temporaries every step cost
         more than the arithmetic (page faults), see bench/README.md.
         """
-        o, flat, lr = self.cfg.optim, self.flat, self.lr
-        wd = self._decay(step, state)
+        o, flat = self.cfg.optim, self.flat
+        self._schedule(step, state)
+        wd, lr = state["wd"], state["lr"]
         if o.name == "adamw":
             flat.mul_(state["keep"])  # decoupled decay, before the Adam step (torch.optim.AdamW)
         else:
@@ -191,11 +227,14 @@ class Ensemble:
         m.lerp_(g, 1 - b1)
         v.mul_(b2).addcmul_(g, g, value=1 - b2)
         torch.sqrt(v, out=denom).div_(math.sqrt(1 - b2**step)).add_(o.eps)
-        if self._uniform_lr:
-            flat.addcdiv_(m, denom, value=-self.cfg.optim.lr / (1 - b1**step))
-        else:  # per-member step sizes: reuse g as the scratch buffer (it is not needed again)
-            torch.div(m, denom, out=g).mul_(lr / (1 - b1**step))
-            flat.sub_(g)
+        # per-member step sizes lr/(1 − β1^t), each rounded once from float64 as torch.optim
+        # does; g is reused as the scratch buffer (it is not needed again)
+        if "step_size" not in state or step <= o.warmup_steps + 1 or 1 - b1 ** (step - 1) != 1:
+            state["step_size"] = self._column(
+                [c.optim.lr_at(step) / (1 - b1**step) for c in self.configs]
+            )
+        torch.div(m, denom, out=g).mul_(state["step_size"])
+        flat.sub_(g)
 
     def _project(self) -> None:
         if self.constrain.any():
@@ -207,8 +246,8 @@ class Ensemble:
     def _eval_split(self, split: _Split) -> tuple[np.ndarray, np.ndarray]:
         self.base.eval()
         n = split.y.shape[0] if split.shared else split.y.shape[1]
-        loss_sum = torch.zeros(self.k, device=self.device)
-        corr_sum = torch.zeros(self.k, device=self.device)
+        loss_sum = torch.zeros(self.k, device=self.device, dtype=torch.float64)
+        corr_sum = torch.zeros(self.k, device=self.device, dtype=torch.float64)
         for a in range(0, n, EVAL_CHUNK):
             sl = slice(a, min(a + EVAL_CHUNK, n))
             if split.shared:
@@ -217,7 +256,7 @@ class Ensemble:
                 x, y = split.x[:, sl], split.y[:, sl]
             out = self.forward(self.flat, x, not split.shared)
             mask = None if split.mask is None else split.mask[:, sl]
-            w = torch.ones_like(out[..., 0]) if mask is None else mask
+            w = out.new_ones(out.shape[:2]) if mask is None else mask
             loss_sum += (per_sample_loss(out, y, self.task_data, self.cfg.loss) * w).sum(-1)
             corr_sum += (per_sample_correct(out, y, self.task_data).float() * w).sum(-1)
         sizes = torch.tensor(split.sizes, dtype=loss_sum.dtype, device=self.device)
@@ -292,6 +331,12 @@ class Ensemble:
         cols = {k: np.stack([r[k] for r in records]) for k in records[0]}  # (T, K)
         out = []
         for i, c in enumerate(self.configs):
+            bad = np.flatnonzero(~np.isfinite(batch_loss[:, i]))
+            diverged_at = int(bad[0]) + 1 if len(bad) else None
+            if diverged_at is not None:  # nothing after divergence may pass for a curve value
+                after = steps >= diverged_at
+                for k in ("train_loss", "train_acc", "test_loss", "test_acc"):
+                    cols[k][after, i] = np.nan
             out.append(
                 History(
                     steps=steps,
@@ -308,6 +353,7 @@ class Ensemble:
                     batch_loss=batch_loss[:, i].astype(np.float32),
                     budget=c.steps,
                     config=c.to_dict(),
+                    diverged_at=diverged_at,
                 )
             )
         return out

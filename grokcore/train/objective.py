@@ -2,7 +2,10 @@
 
 Every function works on a leading member axis K: outputs (K, n, C), targets
 (K, n) / (K, n, d) or unbatched (n,) / (n, d), and an optional (K, n) mask for
-members whose splits were padded to a common length.
+members whose splits were padded to a common length. A model that predicts several
+tokens per sample (the Power transformer's rhs `[c, <eos>]`) gives outputs
+(K, n, T, C) and targets (n, T): the loss is the mean over the T tokens and a sample
+is correct only when every token is (openai/grok `training.py`).
 """
 
 from __future__ import annotations
@@ -17,21 +20,25 @@ def per_sample_loss(out: torch.Tensor, y: torch.Tensor, data: TaskData, loss: st
     """(K, n) training-objective value of each sample (no weight-decay term)."""
     if data.kind == "regression":
         return (out - y).pow(2).mean(-1)
+    k, n = out.shape[:2]
     if loss == "ce":
-        k, n, c = out.shape
-        return F.cross_entropy(
-            out.reshape(k * n, c), y.expand(k, n).reshape(-1), reduction="none"
-        ).view(k, n)
+        c = out.shape[-1]
+        flat = F.cross_entropy(
+            out.reshape(-1, c), y.expand(out.shape[:-1]).reshape(-1), reduction="none"
+        )
+        return flat.view(k, n, -1).mean(-1)
     # MSE on one-hot targets, averaged over classes like torch's MSELoss (omnigrok notebooks)
     onehot = F.one_hot(y, out.shape[-1]).to(out.dtype)
-    return (out - onehot).pow(2).mean(-1)
+    return (out - onehot).pow(2).reshape(k, n, -1).mean(-1)
 
 
 def per_sample_correct(out: torch.Tensor, y: torch.Tensor, data: TaskData) -> torch.Tensor:
-    """(K, n) bool: exact match of the argmax, or squared error below the task's threshold."""
+    """(K, n) bool: exact match of the argmax (of every token), or squared error below the
+    task's threshold."""
     if data.kind == "regression":
         return (out - y).pow(2).mean(-1) < data.threshold
-    return out.argmax(-1) == y
+    hit = out.argmax(-1) == y
+    return hit.reshape(*hit.shape[:2], -1).all(-1)
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

@@ -35,15 +35,24 @@ def _optimizer(cfg: RunConfig, params) -> torch.optim.Optimizer:
 def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
     """Train `cfg` alone, the textbook way."""
     data = build_data(cfg.task, cfg.split_seed)
-    model = build_model(cfg.model, data.n_in, data.n_out, cfg.seed).to(device)
+    model = build_model(cfg.model, data.n_in, data.n_out, cfg.seed).to(device, cfg.torch_dtype)
     params = list(model.parameters())
     with torch.no_grad():
         for p in params:
             p.mul_(cfg.init_scale)
     target = torch.sqrt(sum(p.detach().pow(2).sum() for p in params))
     opt = _optimizer(cfg, params)
-    xtr, ytr = data.x_train.to(device), data.y_train.to(device)
-    xte, yte = data.x_test.to(device), data.y_test.to(device)
+
+    def prepare(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # the model's own input/target form (Power: teacher-forced rhs tokens), in the run dtype
+        x = model.inputs(x, y) if hasattr(model, "inputs") else x
+        y = model.targets(y) if hasattr(model, "targets") else y
+        x = x.to(cfg.torch_dtype) if x.is_floating_point() else x
+        y = y.to(cfg.torch_dtype) if y.is_floating_point() else y
+        return x.to(device), y.to(device)
+
+    xtr, ytr = prepare(data.x_train, data.y_train)
+    xte, yte = prepare(data.x_test, data.y_test)
     groups = param_groups(model)
     named = dict(model.named_parameters())
 
@@ -76,16 +85,20 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
             idx = sampler.next().to(device)
             x, y = xtr[idx], ytr[idx]
         shape = model.noise_shape(len(y)) if hasattr(model, "noise_shape") else None
-        noise = None if shape is None else torch.randn(shape, generator=noise_gen).to(device)
+        noise = None
+        if shape is not None:
+            noise = torch.randn(shape, generator=noise_gen).to(device, cfg.torch_dtype)
         out = model(x) if noise is None else model(x, noise=noise)
         loss = per_sample_loss(out.unsqueeze(0), y, data, cfg.loss).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        wd = cfg.optim.decay_at(step)
+        wd, lr = cfg.optim.decay_at(step), cfg.optim.lr_at(step)
+        for group in opt.param_groups:  # warm-up, as a LambdaLR scheduler would set it
+            group["lr"] = lr
         with torch.no_grad():
             if cfg.optim.name == "adamw":
                 for p in params:  # AdamW's decoupled decay, applied as torch.optim.AdamW does
-                    p.mul_(1 - cfg.optim.lr * wd)
+                    p.mul_(1 - lr * wd)
             else:
                 for p in params:
                     p.grad.add_(p, alpha=wd)
