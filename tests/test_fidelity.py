@@ -221,3 +221,15 @@ def test_a_diverged_run_is_marked_and_its_curves_are_not_read():
     from grokcore.history import History
 
     assert History.from_bytes(h.to_bytes()).diverged_at == h.diverged_at
+
+
+def test_lstm_input_weights_follow_nn_lstm_init_when_embed_differs_from_hidden():
+    """REFERENCES R8: nn.LSTM draws every weight U(±1/√hidden), whatever the input width."""
+    from grokcore.config import Recurrent
+    from grokcore.models import build_model
+
+    net = build_model(Recurrent("lstm", d_embed=64, hidden=128), 97, 97, 0)
+    expected = 1 / math.sqrt(128) / math.sqrt(3)  # std of U(−b, b) is b/√3
+    for p in (net.ih.weight, net.hh.weight):
+        assert float(p.std()) == pytest.approx(expected, rel=0.02)
+        assert float(p.abs().max()) <= 1 / math.sqrt(128)

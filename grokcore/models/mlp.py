@@ -1,4 +1,17 @@
-"""MLPs: token-embedding MLP, Gromov's one-hot MLP, and plain vector MLPs."""
+"""MLPs: token-embedding MLP, Gromov's one-hot MLP, and plain vector MLPs.
+
+References:
+- `VectorMLP` is the Omnigrok notebooks' MLP (`KindXiaoming/Omnigrok` @3a0a573):
+  teacher-student 5-100-100-5 tanh (`regression_grokking.ipynb` cell 1) and MNIST
+  784-200-200-10 ReLU (`mnist-grokking.ipynb` cells 7, 9), PyTorch's default `nn.Linear`
+  init before the α scaling (REFERENCES T1, M1: match).
+- `OneHotNet` is Gromov 2023's two-layer network (`d-doshi/Grokking` @0b4335f `utils/models.py`
+  `fcn`). Known deviation (REFERENCES G1): we keep `nn.Embedding`'s N(0, 1) and a default
+  `Linear` readout, where the reference draws both layers N(0, 0.25·(2h)^(-2/3)) without
+  bias and trains with MSE and AdamW lr 1e-2; no claim uses this model yet.
+- `TokenMLP` is our own CPU-sized stand-in for the quick tier of the modular claims (no
+  paper uses it): learned embeddings of x and y, concatenated, then a ReLU MLP.
+"""
 
 from __future__ import annotations
 

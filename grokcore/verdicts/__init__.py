@@ -1,0 +1,38 @@
+"""Claim statistics: histories in, checks and a verdict out.
+
+Each function here is the statistic of one kind of claim in CLAIMS.md, written
+once so that the claim test and the unit test that feeds it the control (or
+synthetic data that violates the claim) run the very same code.
+
+Every statistic has a *positive control*: an arm that must show the phenomenon at all
+(grokking happens in this setting, within this budget). When it fails, the comparison
+says nothing about the claim, so the verdict is INCONCLUSIVE with the reason
+"positive control failed: …", never REFUTED and never SUPPORTED by vacuity. The
+positive control is the first entry of the judgement's `control` checks.
+"""
+
+from grokcore.verdicts.arms import delay_ratio, switch_arms
+from grokcore.verdicts.judgement import (
+    Judgement,
+    judge_checks,
+    merge,
+    positive_control,
+    share_generalizing,
+    timings,
+)
+from grokcore.verdicts.scaling import inverse_scaling
+from grokcore.verdicts.ungrokking import min_runs_for_bound, no_ungrokking
+
+__all__ = [
+    "Judgement",
+    "delay_ratio",
+    "inverse_scaling",
+    "judge_checks",
+    "merge",
+    "min_runs_for_bound",
+    "no_ungrokking",
+    "positive_control",
+    "share_generalizing",
+    "switch_arms",
+    "timings",
+]
