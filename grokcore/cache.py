@@ -3,32 +3,106 @@
 Entries are keyed by `RunConfig.key()` (which includes the core version). Writes
 are atomic (temp file in the same directory, then `os.replace`), so a reader
 never sees half an entry; a file lock per key lets one worker train a key while
-the others wait for it. A damaged entry is reported, moved aside (never deleted)
-and retrained.
+the others wait for it, and the waiters say who holds it. An entry that cannot be
+read, or that holds another config's run, is reported, moved aside (never
+deleted) and retrained. A cache that cannot be written is still read: misses are
+trained and kept in memory only, with a warning.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import sys
 import tempfile
+import time
 import uuid
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from grokcore.config import RunConfig
 from grokcore.history import History
 
 ENV_VAR = "GROKCORE_CACHE"
 
 
-def default_cache_dir() -> Path:
-    """$GROKCORE_CACHE, else `.grokcore/cache` under the current directory (git-ignored)."""
-    return Path(os.environ.get(ENV_VAR) or Path.cwd() / ".grokcore" / "cache")
+def default_cache_dir(anchor: str | Path | None = None) -> Path:
+    """$GROKCORE_CACHE, else `.grokcore/cache` under `anchor` (the pytest rootdir) or the cwd."""
+    base = Path(anchor) if anchor is not None else Path.cwd()
+    return Path(os.environ.get(ENV_VAR) or base / ".grokcore" / "cache")
 
 
 class CorruptEntryWarning(UserWarning):
-    """A cache entry could not be read; it was moved aside and will be retrained."""
+    """A cache entry could not be read, or belongs to another config; set aside, retrained."""
+
+
+class CacheWriteWarning(UserWarning):
+    """A finished run could not be stored; its history is still returned to the caller."""
+
+
+class ReadOnlyCacheWarning(UserWarning):
+    """The cache directory cannot be written: it is read, and misses are not stored."""
+
+
+class LockTimeout(TimeoutError):
+    """Another process held a run's lock for longer than the caller was willing to wait."""
+
+
+def _shared_mode() -> int:
+    """0644 subject to the umask: mkstemp makes 0600 files that nobody else can read."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def mismatch(history: History, cfg: RunConfig) -> str | None:
+    """Why `history` is not the run of `cfg` (its stored config or budget differ), or None."""
+    if history.budget != cfg.steps:
+        return f"its budget is {history.budget} steps, the config's {cfg.steps}"
+    want = cfg.to_dict()
+    field = _first_difference(history.config, want, _unhashed(cfg))
+    if field is not None:
+        return f"its stored config differs in {field}"
+    return None
+
+
+def _unhashed(cfg: RunConfig) -> set[str]:
+    """Names of fields that are not part of the key (e.g. MnistTask.data_dir)."""
+    import dataclasses
+
+    out: set[str] = set()
+    for obj in (cfg, cfg.task, cfg.model, cfg.optim):
+        out |= {f.name for f in dataclasses.fields(obj) if not f.metadata.get("hash", True)}
+    return out
+
+
+def _first_difference(got: object, want: object, skip: set[str], at: str = "config") -> str | None:
+    if isinstance(want, dict):
+        if not isinstance(got, dict):
+            return at
+        for k in want.keys() | got.keys():
+            if k in skip:
+                continue
+            if k not in got or k not in want:
+                return f"{at}.{k}"
+            diff = _first_difference(got[k], want[k], skip, f"{at}.{k}")
+            if diff is not None:
+                return diff
+        return None
+    if isinstance(want, list | tuple):
+        if not isinstance(got, list | tuple) or len(got) != len(want):
+            return at
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            diff = _first_difference(g, w, skip, f"{at}[{i}]")
+            if diff is not None:
+                return diff
+        return None
+    same_kind = isinstance(got, bool) == isinstance(want, bool)  # True == 1 in Python
+    return None if same_kind and got == want else at
 
 
 class RunCache:
@@ -36,7 +110,25 @@ class RunCache:
 
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root) if root is not None else default_cache_dir()
-        self.root.mkdir(parents=True, exist_ok=True)
+        if self.root.exists() and not self.root.is_dir():
+            raise NotADirectoryError(f"run cache {self.root} exists and is not a directory")
+        self.writable = self._probe()
+
+    def _probe(self) -> bool:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=self.root, prefix=".probe.")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            warnings.warn(
+                f"run cache {self.root} is not writable ({exc.strerror or exc}): its entries are "
+                "read, runs it lacks are trained but not stored",
+                ReadOnlyCacheWarning,
+                stacklevel=3,
+            )
+            return False
+        return True
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.npz"
@@ -48,28 +140,48 @@ class RunCache:
     def __contains__(self, key: str) -> bool:
         return self.path(key).exists()
 
-    def load(self, key: str) -> History | None:
-        """The cached history, or None if absent or damaged (damaged entries are set aside)."""
+    def load(self, key: str, expect: RunConfig | None = None) -> History | None:
+        """The cached history, or None if absent or damaged (damaged entries are set aside).
+
+        With `expect`, an entry whose stored config or budget is not `expect`'s counts as
+        damaged too: a copied or stale file must never stand in for another run.
+        """
         path = self.path(key)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             return None
         try:
-            return History.from_bytes(data)
+            history = History.from_bytes(data)
         except ValueError as exc:
-            # a unique name: a second damaged entry for the key must not overwrite the first
-            aside = path.with_name(f"{key}.{uuid.uuid4().hex[:8]}.corrupt")
-            try:
-                os.replace(path, aside)
-            except FileNotFoundError:  # another worker set it aside first
-                return None
-            warnings.warn(
-                f"run cache entry {path} is damaged ({exc}); moved to {aside.name}, retraining",
-                CorruptEntryWarning,
-                stacklevel=2,
-            )
+            self._set_aside(path, key, str(exc))
             return None
+        why = mismatch(history, expect) if expect is not None else None
+        if why is not None:
+            self._set_aside(path, key, f"it is not the run of its key: {why}")
+            return None
+        return history
+
+    def _set_aside(self, path: Path, key: str, why: str) -> None:
+        # a unique name: a second damaged entry for the key must not overwrite the first
+        aside = path.with_name(f"{key}.{uuid.uuid4().hex[:8]}.corrupt")
+        try:
+            os.replace(path, aside)
+        except FileNotFoundError:  # another worker set it aside first
+            return
+        except OSError as exc:  # a read-only cache: leave it, and do not use it
+            warnings.warn(
+                f"run cache entry {path} is damaged ({why}); it cannot be moved aside "
+                f"({exc.strerror or exc}), so it is ignored and the run retrained",
+                CorruptEntryWarning,
+                stacklevel=3,
+            )
+            return
+        warnings.warn(
+            f"run cache entry {path} is damaged ({why}); moved to {aside.name}, retraining",
+            CorruptEntryWarning,
+            stacklevel=3,
+        )
 
     def store(self, key: str, history: History) -> Path:
         """Write atomically: readers see the old state or the whole new entry, never a part."""
@@ -81,11 +193,16 @@ class RunCache:
                 f.write(history.to_bytes())
                 f.flush()
                 os.fsync(f.fileno())
+            os.chmod(tmp, _shared_mode())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return path
+
+    # -- locks ---------------------------------------------------------------------------
+    def _owner_file(self, key: str) -> Path:
+        return self.root / "locks" / f"{key}.owner"
 
     def try_lock(self, key: str) -> FileLock | None:
         """The key's lock if it is free now, else None (someone else is training it)."""
@@ -94,4 +211,74 @@ class RunCache:
             lock.acquire(timeout=0)
         except Timeout:
             return None
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+        try:
+            self._owner_file(key).write_text(json.dumps(owner))
+        except OSError:
+            pass  # only the waiters' messages lose detail
         return lock
+
+    def holder(self, key: str) -> str:
+        """Who holds the key's lock, in words (as far as the holder left a note)."""
+        try:
+            owner = json.loads(self._owner_file(key).read_text())
+            pid, host, since = int(owner["pid"]), str(owner["host"]), float(owner["since"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return "an unknown process"
+        text = f"pid {pid} on {host}, for {time.time() - since:.0f} s"
+        if host == socket.gethostname():
+            state = _process_state(pid)
+            if state:
+                text += f" ({state})"
+        return text
+
+    def wait(
+        self,
+        key: str,
+        timeout: float | None = None,
+        notify: Callable[[str], None] | None = None,
+        every: float = 30.0,
+    ) -> FileLock:
+        """Acquire the key's lock, waiting for its holder; say who it is every `every` s.
+
+        Raises LockTimeout after `timeout` seconds (None: wait as long as it takes).
+        """
+        notify = notify or _to_stderr
+        lock = self.lock(key)
+        t0 = time.monotonic()
+        try:
+            lock.acquire(timeout=0)
+            return lock
+        except Timeout:
+            pass
+        notify(f"run {key} is being trained by {self.holder(key)}; waiting for it")
+        while True:
+            waited = time.monotonic() - t0
+            left = None if timeout is None else timeout - waited
+            if left is not None and left <= 0:
+                raise LockTimeout(
+                    f"gave up after waiting {waited:.0f} s for run {key}, locked by "
+                    f"{self.holder(key)} (lock file {lock.lock_file}); if that process is "
+                    "gone or stuck, stop it, or raise the lock timeout"
+                )
+            try:
+                lock.acquire(timeout=every if left is None else min(every, left))
+                return lock
+            except Timeout:
+                notify(f"still waiting for run {key}: held by {self.holder(key)}")
+
+
+def _process_state(pid: int) -> str:
+    """'gone' or 'stopped' for a process on this machine; '' when it is running normally."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return "that process is gone" if sys.platform.startswith("linux") else ""
+    except OSError:
+        return ""
+    state = stat.rsplit(")", 1)[-1].split()[0]
+    return "that process is stopped" if state in ("T", "t") else ""
+
+
+def _to_stderr(message: str) -> None:
+    print(f"[grokcore] {message}", file=sys.stderr, flush=True)

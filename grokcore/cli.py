@@ -10,13 +10,19 @@ product; all runs that share an architecture train together as one ensemble.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
+import os
 import sys
+import tempfile
+import warnings
 from pathlib import Path
 
+import torch
+
 from grokcore import metrics
-from grokcore.cache import RunCache
+from grokcore.cache import LockTimeout, RunCache, default_cache_dir
 from grokcore.config import (
     MLP,
     OPERATIONS,
@@ -30,8 +36,9 @@ from grokcore.config import (
     TeacherStudentTask,
     Transformer,
 )
-from grokcore.device import default_device, describe_device
-from grokcore.runs import STATS, run
+from grokcore.data.mnist import DataUnavailable
+from grokcore.device import default_device, describe_device, parse_device
+from grokcore.runs import STATS, RunStats, run
 
 MODELS = {
     "nanda": lambda a: Transformer(d_model=a.d_model),
@@ -73,7 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", type=Path, default=Path("runs/latest"))
     t.add_argument("--cache", type=Path, default=None, help="run cache dir ($GROKCORE_CACHE)")
     t.add_argument("--no-cache", action="store_true")
-    t.add_argument("--device", default=None)
+    t.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: $GROKCORE_DEVICE)")
+    t.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=None,
+        help="seconds to wait for a run another process is training (default: no limit)",
+    )
     return p
 
 
@@ -107,58 +120,149 @@ def build_configs(a: argparse.Namespace) -> list[RunConfig]:
     return out
 
 
-def cmd_train(a: argparse.Namespace) -> int:
+class UsageProblem(ValueError):
+    """A flag that cannot work, found before anything trains."""
+
+
+def _check_flags(a: argparse.Namespace) -> None:
+    if not 0.0 < a.tau <= 1.0:  # a threshold of -1 would call every run "comprehension"
+        raise UsageProblem(f"--tau {a.tau}: the accuracy threshold must lie in (0, 1]")
+    if a.lock_timeout is not None and not a.lock_timeout > 0:
+        raise UsageProblem(f"--lock-timeout {a.lock_timeout}: must be a positive number of seconds")
+
+
+def _prepare_out(out: Path) -> None:
+    """Create `out` and prove it can be written, before any training: never lose a run to it."""
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"--out {out}: exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".probe.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageProblem(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    """Write via a temp file and rename, so that a reader never finds half a file."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _plot(groups: dict, path: Path, title: str, metric: str) -> Path | None:
     from grokcore.plotting import plot_curves
 
+    tmp = path.with_name(f".tmp{os.getpid()}-{path.name}")  # keeps the .png suffix
+    try:
+        plot_curves(groups, tmp, title=title, metric=metric)
+        os.replace(tmp, path)
+    except (ValueError, OverflowError) as exc:  # e.g. nothing finite to draw on a log axis
+        print(f"grokcore: warning: could not draw {path.name}: {exc}", file=sys.stderr)
+        return None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _row(c: RunConfig, h, a: argparse.Namespace, label: str) -> dict:
+    tt, te = metrics.t_train(h, a.tau), metrics.t_test(h, a.tau)
+    diverged = getattr(h, "diverged_at", None)
+    return {
+        "key": c.key(),
+        "seed": c.seed,
+        "condition": label,
+        "t_train": None if tt.censored else tt.step,
+        "t_test": None if te.censored else te.step,
+        "phase": "diverged" if diverged is not None else metrics.phase(h, a.tau).value,
+        "final_train_acc": float(h.train_acc[-1]),
+        "final_test_acc": float(h.test_acc[-1]),
+        **({"diverged_at": diverged} if diverged is not None else {}),
+    }
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    _check_flags(a)
     configs = build_configs(a)
-    device = a.device or default_device()
-    print(
-        f"[grokcore] {len(configs)} run(s) on {describe_device(default_device())}", file=sys.stderr
-    )
+    device = parse_device(a.device, "--device") if a.device else default_device()
+    _prepare_out(a.out)
+    cache = None if a.no_cache else RunCache(a.cache)
+    print(f"[grokcore] {len(configs)} run(s) on {describe_device(device)}", file=sys.stderr)
     histories = run(
-        configs, None if a.no_cache else RunCache(a.cache), device=device, use_cache=not a.no_cache
+        configs, cache, device=device, use_cache=not a.no_cache, lock_timeout=a.lock_timeout
     )
-    a.out.mkdir(parents=True, exist_ok=True)
     summary, groups = [], {}
     for c, h in zip(configs, histories, strict=True):
-        (a.out / f"{c.key()}.npz").write_bytes(h.to_bytes())
-        tt, te = metrics.t_train(h, a.tau), metrics.t_test(h, a.tau)
+        _atomic(a.out / f"{c.key()}.npz", h.to_bytes())
         label = (
             f"frac={c.task.train_frac} " if a.task == "modular" else ""
         ) + f"lr={c.optim.lr} γ={c.optim.weight_decay} α={c.init_scale}"
         groups.setdefault(label, []).append(h)
-        row = {
-            "key": c.key(),
-            "seed": c.seed,
-            "condition": label,
-            "t_train": None if tt.censored else tt.step,
-            "t_test": None if te.censored else te.step,
-            "phase": metrics.phase(h, a.tau).value,
-            "final_train_acc": float(h.train_acc[-1]),
-            "final_test_acc": float(h.test_acc[-1]),
-        }
+        row = _row(c, h, a, label)
         summary.append(row)
+        where = f" at step {row['diverged_at']}" if "diverged_at" in row else ""
         print(
             f"  seed {c.seed:3d} {label}: t_train={row['t_train']} t_test={row['t_test']} "
-            f"phase={row['phase']} final test acc {row['final_test_acc']:.3f}"
+            f"phase={row['phase']}{where} final test acc {row['final_test_acc']:.3f}"
         )
-    (a.out / "summary.json").write_text(json.dumps(summary, indent=2))
-    plot = plot_curves(groups, a.out / "curves.png", title=f"{a.task} {a.model}")
-    plot_curves(groups, a.out / "loss.png", title=f"{a.task} {a.model}", metric="loss")
+    _atomic(a.out / "summary.json", json.dumps(summary, indent=2).encode())
+    title = f"{a.task} {a.model}"
+    plot = _plot(groups, a.out / "curves.png", title, "acc")
+    _plot(groups, a.out / "loss.png", title, "loss")
     print(
-        f"[grokcore] trained {STATS.trained}, from cache {STATS.cached}; wrote {plot}",
+        f"[grokcore] trained {STATS.trained}, from cache {STATS.cached}; "
+        f"wrote {plot or a.out / 'summary.json'}",
         file=sys.stderr,
     )
     return 0
 
 
+def _interrupted(a: argparse.Namespace, before: RunStats) -> str:
+    """What Ctrl-C kept and what it lost, in one paragraph."""
+    stored, unstored = STATS.stored - before.stored, STATS.unstored - before.unstored
+    kept = (
+        f"{stored} finished run(s) are stored in the run cache {a.cache or default_cache_dir()}: "
+        "run the same command again to pick them up"
+        if stored
+        else "no finished run was stored"
+    )
+    if unstored:
+        kept += f"; {unstored} finished run(s) were not stored (no cache) and are lost"
+    lost = f"; the {STATS.training} run(s) in training were lost" if STATS.training else ""
+    return f"grokcore: interrupted. {kept}{lost}."
+
+
+def _warn(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"grokcore: warning: {message}", file=sys.stderr, flush=True)  # not a source excerpt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _warn
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
+    before = dataclasses.replace(STATS)
     try:
         return cmd_train(args)
-    except ValueError as exc:
+    except KeyboardInterrupt:
+        print(_interrupted(args, before), file=sys.stderr)
+        return 130
+    except ValueError as exc:  # bad flags and config values, named
         print(f"grokcore: error: {exc}", file=sys.stderr)
         return 2
+    except (MemoryError, torch.cuda.OutOfMemoryError) as exc:
+        print(f"grokcore: error: out of memory: {exc}", file=sys.stderr)
+        return 1
+    except (DataUnavailable, LockTimeout, OSError) as exc:
+        print(f"grokcore: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

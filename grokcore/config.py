@@ -16,6 +16,8 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from grokcore.record import Setting
+
 # Bump when a change to the core alters the numbers a config produces: it invalidates the cache.
 # 3: reference-exact models (Nanda init and vocab, Power post-LN options), the openai/grok
 #    "mixed" operation, lr warm-up, dtype in the key, companion-independent AdamW arithmetic.
@@ -393,6 +395,11 @@ class RunConfig:
     eval_points: int = 80
     eval_every: int | None = None
     dtype: Literal["float32", "float64"] = "float32"
+    # Where this config departs from its paper, with why (set by `grokcore.setups`): shown
+    # in the report, but no part of the run, so outside equality, the key and `to_dict`.
+    notes: tuple[Setting, ...] = field(
+        default=(), compare=False, repr=False, metadata={"hash": False, "describe": False}
+    )
 
     def __post_init__(self) -> None:
         _int(self, "steps", low=1)  # numpy ints from np.arange sweeps become ints
@@ -487,6 +494,8 @@ def _describe(obj: Any, for_hash: bool = False) -> Any:
     if dataclasses.is_dataclass(obj):
         out: dict[str, Any] = {"__type__": type(obj).__name__}
         for f in dataclasses.fields(obj):
+            if not f.metadata.get("describe", True):
+                continue
             if for_hash and not f.metadata.get("hash", True):
                 continue
             value = getattr(obj, f.name)

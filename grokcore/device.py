@@ -1,4 +1,4 @@
-"""Device choice and CPU threading."""
+"""Device choice and validation, CPU threading, and the memory a device has free."""
 
 from __future__ import annotations
 
@@ -6,16 +6,72 @@ import ctypes
 import functools
 import os
 import sys
+from pathlib import Path
 
 import torch
 
+ENV_VAR = "GROKCORE_DEVICE"
+
+
+def parse_device(name: str | torch.device, source: str = "device") -> torch.device:
+    """`name` as a torch device that exists here; ValueError naming `source` otherwise.
+
+    torch.device("bogus") raises a RuntimeError, and torch.device("cuda") on a machine
+    without CUDA only fails at the first tensor: both are caught here, before any work.
+    """
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"{source}={name!r} is not a device: use cpu, cuda or cuda:N") from exc
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{source}={name!r}: CUDA is not available on this machine")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"{source}={name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"{source}={name!r}: MPS is not available on this machine")
+    elif device.type != "cpu":
+        raise ValueError(f"{source}={name!r}: grokcore trains on cpu, cuda or mps")
+    return device
+
 
 def default_device() -> torch.device:
-    """CUDA when available, else CPU; `GROKCORE_DEVICE` overrides."""
-    name = os.environ.get("GROKCORE_DEVICE")
+    """CUDA when available, else CPU; `GROKCORE_DEVICE` overrides (and is validated)."""
+    name = os.environ.get(ENV_VAR)
     if name:
-        return torch.device(name)
+        return parse_device(name, ENV_VAR)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def available_memory(device: torch.device) -> int | None:
+    """Bytes a new allocation on `device` can use now, or None where that cannot be told.
+
+    CPU: the kernel's MemAvailable, capped by the cgroup (container) limit when one is set.
+    """
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    if device.type != "cpu":
+        return None
+    free = None
+    try:
+        lines = Path("/proc/meminfo").read_text().splitlines()
+        free = 1024 * int(next(ln for ln in lines if ln.startswith("MemAvailable:")).split()[1])
+    except (OSError, ValueError, StopIteration):
+        pass
+    try:  # cgroup v2: the limit minus what processes hold (page cache can be reclaimed)
+        cgroup = Path("/sys/fs/cgroup")
+        limit = (cgroup / "memory.max").read_text().strip()
+        stat = dict(ln.split() for ln in (cgroup / "memory.stat").read_text().splitlines())
+        if limit != "max":
+            room = max(int(limit) - int(stat["anon"]), 0)
+            free = room if free is None else min(free, room)
+    except (OSError, ValueError, KeyError):
+        pass
+    return free
 
 
 def configure_threads() -> int:

@@ -6,16 +6,16 @@ SUPPORTED passes; REFUTED fails with the evidence; INCONCLUSIVE fails unless the
 test is marked `expect_inconclusive(scale=..., reason=...)`. Records travel from
 xdist workers in `report.user_properties` (plain JSON) and, as a fallback for a
 worker that dies, as one JSON file per test; the controller merges them and
-writes `reports/index.html` and `reports/results.json`.
+writes `<rootdir>/reports/index.html` and `results.json`. Every selected claim is
+in the report: one without a record (its worker died, the session was interrupted)
+is an ERROR saying why, and the header says when the session ended early.
+Options, the collector and the header live in `grokcore.session`.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import hashlib
 import json
 import os
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -24,12 +24,32 @@ import pytest
 import torch
 
 from grokcore.cache import RunCache
-from grokcore.device import configure_threads, default_device, describe_device
+from grokcore.device import configure_threads, describe_device
 from grokcore.history import History
 from grokcore.record import ClaimRecord, Verdict
 from grokcore.runs import STATS, run
+from grokcore.session import (
+    OPTIONS,
+    RECORD_KEY,
+    TOKEN_ENV,
+    Collector,
+    Options,
+    claim_meta,
+    dumps,
+    header,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    read_options,
+    write_fallback,
+    write_selection,
+)
 
-RECORD_KEY = "grokcore_record"
+COLLECTOR = pytest.StashKey[Collector]()
+REPORT = pytest.StashKey[str]()  # where the report went, or why it could not be written
+T0 = pytest.StashKey[float]()
+RECORD = pytest.StashKey[ClaimRecord]()
+FAILING = pytest.StashKey[bool]()  # conclude() itself fails the test (REFUTED, ...)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,23 +61,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="quick: CPU-sized claims; full: the papers' settings; "
         "auto (default): full when CUDA is available, else quick",
     )
-    g.addoption("--report", default="reports/index.html", help="HTML verdict report path")
-    g.addoption("--run-cache", default=None, help="run cache dir (default .grokcore/cache)")
-    g.addoption("--seeds", type=int, default=None, help="override every claim's seed count")
+    g.addoption(
+        "--report", default=None, help="HTML verdict report path (default <rootdir>/reports/)"
+    )
+    g.addoption(
+        "--run-cache", default=None, help="run cache dir (default <rootdir>/.grokcore/cache)"
+    )
+    g.addoption(
+        "--seeds", type=positive_int, default=None, help="override every claim's seed count (>= 1)"
+    )
+    g.addoption(
+        "--base-seed",
+        type=nonnegative_int,
+        default=0,
+        help="first seed: claims use seeds N, N+1, ... (check that verdicts hold on other seeds)",
+    )
+    g.addoption(
+        "--lock-timeout",
+        type=positive_float,
+        default=None,
+        help="seconds to wait for a run another process is training (default: no limit)",
+    )
     g.addoption(
         "--data-dir",
         default=os.environ.get("GROKCORE_DATA_DIR"),
         help="directory with full MNIST / IMDb / QM9 ($GROKCORE_DATA_DIR)",
     )
-
-
-def _scale(config: pytest.Config) -> tuple[str, str]:
-    asked = config.getoption("--scale")
-    if asked != "auto":
-        return asked, f"--scale {asked} given"
-    if torch.cuda.is_available():
-        return "full", "auto: CUDA is available"
-    return "quick", "auto: no CUDA device, so the CPU-sized tier"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,21 +99,19 @@ def pytest_configure(config: pytest.Config) -> None:
         "xfailed, any other verdict fails (strict)",
     ):
         config.addinivalue_line("markers", line)
+    config.stash[OPTIONS] = read_options(config)  # a usage error before anything runs
     if not hasattr(config, "workerinput"):  # controller: workers inherit the environment
-        os.environ["GROKCORE_SESSION"] = uuid.uuid4().hex[:12]
-    config._grokcore_scale = _scale(config)  # type: ignore[attr-defined]
-    config._grokcore_records = {}  # type: ignore[attr-defined]
-    config._grokcore_t0 = time.time()  # type: ignore[attr-defined]
+        os.environ[TOKEN_ENV] = uuid.uuid4().hex[:12]
+    config.stash[T0] = time.time()
     configure_threads()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    scale, why = config._grokcore_scale  # type: ignore[attr-defined]
-    return [f"grokcore: scale={scale} ({why}); device: {describe_device(default_device())}"]
-
-
-def _records_dir(config: pytest.Config) -> Path:
-    return Path(config.getoption("--report")).parent / ".records"
+    o = config.stash[OPTIONS]
+    seeds = f"; seeds from {o.base_seed}" if o.base_seed else ""
+    return [
+        f"grokcore: scale={o.scale} ({o.scale_reason}); device: {describe_device(o.device)}{seeds}"
+    ]
 
 
 class ClaimContext:
@@ -92,28 +119,32 @@ class ClaimContext:
 
     def __init__(self, item: pytest.Item):
         self.item = item
-        cfg = item.config
-        self.scale: str = cfg._grokcore_scale[0]  # type: ignore[attr-defined]
-        self.seed_override: int | None = cfg.getoption("--seeds")
-        self.data_dir: str | None = cfg.getoption("--data-dir")
-        self.device = default_device()
-        self.cache = RunCache(cfg.getoption("--run-cache"))
+        self.options: Options = item.config.stash[OPTIONS]
+        self.scale: str = self.options.scale
+        self.seed_override: int | None = self.options.seeds
+        self.data_dir: str | None = self.options.data_dir
+        self.device = self.options.device
+        self.cache = RunCache(self.options.cache_dir)
         marker = item.get_closest_marker("claim")
         self.claim_id = marker.args[0] if marker else item.name
-        self.fig_dir = Path(cfg.getoption("--report")).parent / "figures" / self.claim_id
+        self.fig_dir = self.options.report.parent / "figures" / self.claim_id
         self.trained = self.cached = 0
         self.t0 = time.time()
 
     def seeds(self, default: int) -> list[int]:
-        """Seeds 0..n-1, n = --seeds if given else the claim's default."""
-        return list(range(self.seed_override or default))
+        """n seeds from --base-seed (0): n = --seeds if given, else the claim's default."""
+        n = self.seed_override if self.seed_override is not None else default
+        return list(range(self.options.base_seed, self.options.base_seed + n))
 
     def run(self, configs) -> list[History]:
         before = (STATS.trained, STATS.cached)
-        out = run(configs, self.cache, device=self.device)
-        self.trained += STATS.trained - before[0]
-        self.cached += STATS.cached - before[1]
-        return out
+        try:
+            return run(
+                configs, self.cache, device=self.device, lock_timeout=self.options.lock_timeout
+            )
+        finally:  # runs finished before a failure were trained (and stored) all the same
+            self.trained += STATS.trained - before[0]
+            self.cached += STATS.cached - before[1]
 
     def figure(self, name: str) -> Path:
         self.fig_dir.mkdir(parents=True, exist_ok=True)
@@ -130,7 +161,7 @@ class ClaimContext:
         control_summary: str = "",
     ) -> None:
         """Build the claim's record from a `verdicts.Judgement` and conclude it."""
-        meta = _meta(self.item)
+        meta = claim_meta(self.item)
         record = ClaimRecord(
             **meta,
             scale=self.scale,
@@ -141,7 +172,7 @@ class ClaimContext:
             control=judgement.control,
             control_summary=control_summary,
             settings=settings,
-            deviations=deviations if self.scale == "quick" else [],
+            deviations=deviations,
             figures=figures,
             runs=judgement.runs,
         )
@@ -168,11 +199,11 @@ class ClaimContext:
             record.expectation = (
                 f"expected REFUTED at {self.scale} (strict): {refuted.kwargs['reason']}"
             )
-        self.item._grokcore_record = record  # type: ignore[attr-defined]
-        _write_fallback(self.item.config, record)
+        self.item.stash[RECORD] = record
+        write_fallback(self.options, record)
         v = record.verdict
         # remember whether conclude() itself fails the test: a later failure is an ERROR
-        self.item._grokcore_failing = (  # type: ignore[attr-defined]
+        self.item.stash[FAILING] = (
             v is not Verdict.REFUTED
             if refuted is not None
             else v is Verdict.REFUTED or (v is Verdict.INCONCLUSIVE and not expected)
@@ -198,31 +229,10 @@ class ClaimContext:
             )
 
 
-def _dumps(record: ClaimRecord) -> str:
-    """JSON of a record; numpy scalars and arrays in settings or runs become plain values."""
-
-    def plain(o):
-        if hasattr(o, "tolist"):
-            return o.tolist()
-        raise TypeError(f"{type(o).__name__} is not JSON-serializable")
-
-    return json.dumps(record.to_dict(), default=plain)
-
-
-def _write_fallback(config: pytest.Config, record: ClaimRecord) -> None:
-    d = _records_dir(config)
-    d.mkdir(parents=True, exist_ok=True)
-    token = os.environ.get("GROKCORE_SESSION", "nosession")
-    name = f"{token}-{hashlib.sha1(record.nodeid.encode()).hexdigest()[:16]}.json"
-    tmp = d / f".{name}.tmp{os.getpid()}"
-    tmp.write_text(_dumps(record))
-    os.replace(tmp, d / name)
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every claim test is parametrized by the session's scale: ids read `test_og_inv[quick]`."""
     if "claim" in metafunc.fixturenames:
-        scale = metafunc.config._grokcore_scale[0]  # type: ignore[attr-defined]
+        scale = metafunc.config.stash[OPTIONS].scale
         metafunc.parametrize("claim", [scale], indirect=True, ids=[scale])
 
 
@@ -239,27 +249,15 @@ def claim(request: pytest.FixtureRequest) -> ClaimContext:
     return ctx
 
 
-def _meta(item: pytest.Item) -> dict:
-    m = item.get_closest_marker("claim")
-    if m is None:
-        return {}
-    return {
-        "claim_id": m.args[0],
-        "title": m.kwargs.get("title", ""),
-        "paper": m.kwargs.get("paper", ""),
-        "section": m.kwargs.get("section", ""),
-    }
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
-    meta = _meta(item)
+    meta = claim_meta(item)
     if not meta or report.when not in ("setup", "call"):
         return
-    record: ClaimRecord | None = getattr(item, "_grokcore_record", None)
-    scale = item.config._grokcore_scale[0]  # type: ignore[attr-defined]
+    record: ClaimRecord | None = item.stash.get(RECORD, None)
+    scale = item.config.stash[OPTIONS].scale
     if record is None and report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         record = ClaimRecord(
@@ -278,7 +276,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             traceback=report.longreprtext,
             nodeid=item.nodeid,
         )
-    elif record is not None and report.failed and not getattr(item, "_grokcore_failing", False):
+    elif record is not None and report.failed and not item.stash.get(FAILING, False):
         # the test raised after concluding: the verdict no longer stands for what happened
         record.verdict = Verdict.ERROR
         record.reason = f"the claim test raised after concluding ({record.reason})"
@@ -286,7 +284,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     elif record is not None and report.when == "call" and hasattr(report, "wasxfail"):
         record.expectation = record.expectation or f"xfail (strict): {report.wasxfail}"
     if record is not None and (report.when == "call" or report.outcome != "passed"):
-        report.user_properties.append((RECORD_KEY, _dumps(record)))
+        report.user_properties.append((RECORD_KEY, dumps(record)))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -302,34 +300,15 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     return None
 
 
-class _Collector:
-    """Controller-side gathering of records (works with and without xdist)."""
-
-    def __init__(self, config: pytest.Config):
-        self.config = config
-        self.records: dict[str, ClaimRecord] = {}
-        self.seen: set[str] = set()
-
-    @pytest.hookimpl
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.seen.add(report.nodeid)
-        rec = dict(getattr(report, "user_properties", ())).get(RECORD_KEY)
-        if rec is not None:
-            self.records[report.nodeid] = ClaimRecord.from_dict(json.loads(rec))
-
-    def gather(self) -> list[ClaimRecord]:
-        d = _records_dir(self.config)
-        token = os.environ.get("GROKCORE_SESSION", "nosession")
-        if d.exists():  # a worker that died still left the claims it concluded
-            for f in d.glob(f"{token}-*.json"):
-                try:
-                    r = ClaimRecord.from_dict(json.loads(f.read_text()))
-                except (ValueError, KeyError, TypeError):
-                    continue
-                if r.nodeid in self.seen:
-                    self.records.setdefault(r.nodeid, r)
-                f.unlink(missing_ok=True)
-        return sorted(self.records.values(), key=lambda r: r.claim_id)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Note the selected claims: every one of them ends in the report, with a verdict or ERROR."""
+    config = session.config
+    selected = {item.nodeid: meta for item in session.items if (meta := claim_meta(item))}
+    if hasattr(config, "workerinput"):
+        if selected:
+            write_selection(config.stash[OPTIONS], config.workerinput["workerid"], selected)
+    elif COLLECTOR in config.stash:
+        config.stash[COLLECTOR].selected.update(selected)
 
 
 @pytest.hookimpl(trylast=True)
@@ -337,63 +316,38 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workerinput"):
         return
-    config._grokcore_collector = _Collector(config)  # type: ignore[attr-defined]
-    config.pluginmanager.register(config._grokcore_collector, "grokcore-collector")
-
-
-def _git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-        return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+    collector = Collector(config.stash[OPTIONS])
+    config.stash[COLLECTOR] = collector
+    config.pluginmanager.register(collector, "grokcore-collector")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the report whenever claims were selected: also after a crash or an interrupt."""
     config = session.config
-    collector: _Collector | None = getattr(config, "_grokcore_collector", None)
-    if collector is None:
+    collector = config.stash.get(COLLECTOR, None)
+    if collector is None or config.option.collectonly:  # nothing ran: keep the last report
         return
-    records = collector.gather()
+    stopped = collector.why_stopped(session, exitstatus)
+    records = collector.gather(stopped)
     if not records:
         return
     from grokcore.report import render_report, write_results_json
 
-    scale, why = config._grokcore_scale  # type: ignore[attr-defined]
-    header = {
-        "date": _dt.datetime.now().isoformat(timespec="seconds"),
-        "git commit": _git_commit(),
-        "scale": f"{scale} ({why})",
-        "device": describe_device(default_device()),
-        "torch": torch.__version__,
-        "seeds": config.getoption("--seeds") or "per-claim defaults",
-        "wall time": f"{time.time() - config._grokcore_t0:.0f} s",  # type: ignore[attr-defined]
-        "runs trained / from cache": f"{sum(r.runs_trained for r in records)} / "
-        f"{sum(r.runs_cached for r in records)}",
-        "verdicts": ", ".join(
-            f"{v.value}: {n}" for v in Verdict if (n := sum(r.verdict is v for r in records))
-        ),
-    }
-    path = Path(config.getoption("--report"))
-    write_results_json(records, header, path.with_name("results.json"))
-    render_report(records, header, path)
-    config._grokcore_report_path = path  # type: ignore[attr-defined]
+    options = config.stash[OPTIONS]
+    head = header(options, records, collector, stopped, time.time() - config.stash[T0])
+    path = options.report
+    try:
+        write_results_json(records, head, path.with_name("results.json"))
+        render_report(records, head, path)
+    except OSError as exc:  # keep the record files: the next look can still find them
+        config.stash[REPORT] = f"NOT written, {exc} (the records stay in {options.records_dir})"
+        return
+    collector.cleanup()
+    config.stash[REPORT] = str(path)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    collector: _Collector | None = getattr(config, "_grokcore_collector", None)
+    collector = config.stash.get(COLLECTOR, None)
     if collector is not None and collector.records:
         terminalreporter.write_sep("=", "grokcore verdicts")
         for r in sorted(collector.records.values(), key=lambda r: r.claim_id):
@@ -402,6 +356,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             if main and main.ci:
                 stat += f" [{main.ci[0]:.3g}, {main.ci[1]:.3g}] vs {main.region}"
             terminalreporter.write_line(f"{r.claim_id:12s} {r.verdict.value:12s} {r.reason}{stat}")
-    path = getattr(config, "_grokcore_report_path", None)
-    if path is not None:
-        terminalreporter.write_sep("-", f"grokcore verdict report: {path}")
+        missing = len(collector.records) - collector.reported
+        if missing:
+            terminalreporter.write_line(
+                f"{missing} of {len(collector.records)} selected claims have no verdict "
+                "(marked ERROR in the report)",
+                red=True,
+            )
+    where = config.stash.get(REPORT, None)
+    if where is not None:
+        terminalreporter.write_sep("-", f"grokcore verdict report: {where}")

@@ -1,32 +1,50 @@
 """`run(configs)`: histories for many run configs, from the cache or trained as batched ensembles.
 
 This is the one entry point claims use. Configs are deduplicated by key, cached
-entries are read, and the rest are grouped by `ensemble_key` and trained K at a
-time. Under pytest-xdist, a key being trained by another worker is waited for,
-not trained twice.
+entries are read (and checked to hold the key's own config), and the rest are
+grouped by `ensemble_key` and trained K at a time. Each chunk is stored as soon as
+it finishes, so an interrupt or a crash loses at most the chunk in training; a
+chunk that cannot be stored is still returned. Under pytest-xdist, a key being
+trained by another worker is waited for, not trained twice. Before anything
+trains, the memory a chunk needs is estimated, and a sweep that cannot fit is
+refused with the numbers (or trained in smaller chunks, where fewer members fit).
 """
 
 from __future__ import annotations
 
+import sys
+import time
+import warnings
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
-from grokcore.cache import RunCache
-from grokcore.config import RunConfig
-from grokcore.device import default_device
+from grokcore.cache import CacheWriteWarning, RunCache
+from grokcore.config import MnistTask, ModularTask, RunConfig, TeacherStudentTask, Transformer
+from grokcore.device import available_memory, default_device, parse_device
 from grokcore.history import History
-from grokcore.train.engine import Ensemble, ProgressPrinter
+from grokcore.train.engine import Ensemble
+
+__all__ = ["STATS", "RunStats", "RunTooLarge", "run"]
 
 
 @dataclass
 class RunStats:
-    """Counts for the report header: runs trained here vs read from the cache."""
+    """Counts for the report header and the CLI: runs trained here vs read from the cache.
+
+    stored / unstored: trained runs written to the cache, or kept in memory only (no
+    cache, a read-only cache, or a failed write). training: runs in the chunk that is
+    training now (what an interrupt would lose).
+    """
 
     trained: int = 0
     cached: int = 0
+    stored: int = 0
+    unstored: int = 0
+    training: int = 0
 
 
 STATS = RunStats()
@@ -36,20 +54,183 @@ def _label(cfg: RunConfig) -> str:
     return f"{type(cfg.task).__name__}/{type(cfg.model).__name__}/{cfg.steps} steps"
 
 
-def _train(
-    configs: list[RunConfig], device: torch.device, max_members: int, progress: bool
-) -> dict[str, History]:
-    out: dict[str, History] = {}
+class EtaPrinter:
+    """One status line (step, median train/test accuracy, speed, time left) every `every` s."""
+
+    def __init__(self, label: str, k: int, every: float = 5.0, stream=None):
+        self.label, self.k, self.every = label, k, every
+        self.stream = stream or sys.stderr
+        self.t0 = self.last = time.perf_counter()
+
+    def __call__(self, step: int, steps: int, rec: dict[str, np.ndarray]) -> None:
+        now = time.perf_counter()
+        if now - self.last < self.every and step < steps:
+            return
+        self.last = now
+        elapsed = max(now - self.t0, 1e-9)
+        left = "done" if step >= steps else f"ETA {_duration(elapsed * (steps - step) / step)}"
+        print(
+            f"[grokcore] {self.label} K={self.k} step {step}/{steps} "
+            f"train_acc {np.nanmedian(rec['train_acc']):.3f} "
+            f"test_acc {np.nanmedian(rec['test_acc']):.3f} "
+            f"({step * self.k / elapsed:,.0f} model-steps/s, {left})",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:,.0f} days"
+
+
+# -- memory: refuse what cannot fit, before anything trains ------------------------------
+
+
+class RunTooLarge(MemoryError):
+    """A run needs more memory than the device has available; nothing was trained."""
+
+
+def gib(n: float) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**27 else f"{n / 2**20:,.1f} MiB"
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """A lower bound on the bytes an ensemble chunk holds: shared by all members, and each."""
+
+    shared: int
+    parts: dict[str, int] = field(default_factory=dict)  # per member, by what holds them
+
+    @property
+    def per_member(self) -> int:
+        return max(sum(self.parts.values()), 1)
+
+    def total(self, k: int) -> int:
+        return self.shared + k * self.per_member
+
+    def describe(self) -> str:
+        return ", ".join(f"{name} {gib(n)}" for name, n in self.parts.items() if n >= 2**20)
+
+
+def _data_shape(cfg: RunConfig) -> tuple[int, int, int, int, int]:
+    """(n_in, n_out, train samples, test samples, bytes per sample), without building data."""
+    t = cfg.task
+    if isinstance(t, ModularTask):
+        n = t.p * t.p
+        n_train = round(t.train_frac * n)
+        power = isinstance(cfg.model, Transformer) and cfg.model.tokens == "power"
+        return t.p, t.p, n_train, n - n_train, 64 if power else 24  # int64 tokens and labels
+    if isinstance(t, TeacherStudentTask):
+        return t.d_in, t.d_out, t.n_train, t.n_test, 8 * (t.d_in + t.d_out)
+    assert isinstance(t, MnistTask)
+    return 784, 10, t.n_train, t.n_test or 10_000, 4 * 785
+
+
+def _n_params(cfg: RunConfig, n_in: int, n_out: int) -> int:
+    from grokcore.models import build_model
+
+    try:
+        with torch.device("meta"):  # shapes only: nothing is allocated
+            return sum(p.numel() for p in build_model(cfg.model, n_in, n_out, 0).parameters())
+    except Exception:  # an estimate must never be what fails a run
+        return 0
+
+
+def footprint(cfg: RunConfig) -> Footprint:
+    """What one member of `cfg`'s ensemble holds at least (activations beyond logits aside)."""
+    item = 8 if getattr(cfg, "dtype", "float32") == "float64" else 4
+    n_in, n_out, n_train, n_test, row = _data_shape(cfg)
+    batch = min(cfg.batch_size or n_train, n_train)
+    copies = 3 if cfg.optim.name == "sgd" else 6  # rows, gradient, scratch (+ Adam m, v, denom)
+    return Footprint(
+        shared=(n_train + n_test) * row,  # the full table or dataset, before the split
+        parts={
+            "parameters and optimizer state": _n_params(cfg, n_in, n_out) * item * copies,
+            "per-step losses": cfg.steps * 16,  # on the device, then host copies
+            "data split": 2 * (n_train + n_test) * row,  # the member's split, and its batch copy
+            "logits and their gradients": 4 * batch * n_out * item,
+        },
+    )
+
+
+def plan(
+    configs: Sequence[RunConfig], device: torch.device, max_members: int
+) -> list[list[RunConfig]]:
+    """The chunks to train: ensemble groups, split so that each chunk fits in memory.
+
+    Raises RunTooLarge when even one member of a group cannot fit.
+    """
     groups: dict[tuple, list[RunConfig]] = defaultdict(list)
     for c in configs:
         groups[c.ensemble_key()].append(c)
+    free = available_memory(device) if groups else None
+    chunks = []
     for members in groups.values():
-        for a in range(0, len(members), max_members):
-            chunk = members[a : a + max_members]
-            printer = ProgressPrinter(_label(chunk[0]), len(chunk)) if progress else None
-            for c, h in zip(chunk, Ensemble(chunk, device).train(printer), strict=True):
-                out[c.key()] = h
-    return out
+        fp = footprint(members[0])
+        k = max_members
+        if free is not None:
+            if fp.total(1) > free:
+                raise RunTooLarge(
+                    f"{_label(members[0])}: one run needs at least {gib(fp.total(1))} "
+                    f"({fp.describe()}), but {device} has {gib(free)} available; "
+                    "reduce the modulus, the model, the step budget or the data size"
+                )
+            k = max(1, min(max_members, int((free - fp.shared) // fp.per_member)))
+        for a in range(0, len(members), k):
+            chunks.append(members[a : a + k])
+    return chunks
+
+
+def _announce(chunks: list[list[RunConfig]], device: torch.device) -> None:
+    need = max(footprint(ch[0]).total(len(ch)) for ch in chunks)
+    free = available_memory(device)
+    room = f" of {gib(free)} available" if free is not None else ""
+    print(
+        f"[grokcore] training {sum(map(len, chunks))} run(s) in {len(chunks)} ensemble(s) on "
+        f"{device}: the largest needs at least {gib(need)}{room}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _train(
+    chunks: list[list[RunConfig]],
+    device: torch.device,
+    progress: bool,
+    done: Callable[[dict[str, History]], None],
+) -> None:
+    """Train chunk after chunk, handing each chunk's histories to `done` when it finishes."""
+    STATS.training = 0
+    if progress and chunks:
+        _announce(chunks, device)
+    for chunk in chunks:
+        printer = EtaPrinter(_label(chunk[0]), len(chunk)) if progress else None
+        STATS.training = len(chunk)
+        histories = Ensemble(chunk, device).train(printer)
+        STATS.training = 0
+        STATS.trained += len(chunk)
+        done({c.key(): h for c, h in zip(chunk, histories, strict=True)})
+
+
+def _store(cache: RunCache, key: str, history: History) -> None:
+    try:
+        cache.store(key, history)
+    except OSError as exc:  # a full disk must not cost the run: the caller still gets it
+        STATS.unstored += 1
+        warnings.warn(
+            f"could not store run {key} in the run cache {cache.root} "
+            f"({exc.strerror or exc}); its result is used but will be retrained next time",
+            CacheWriteWarning,
+            stacklevel=4,
+        )
+    else:
+        STATS.stored += 1
 
 
 def run(
@@ -60,54 +241,81 @@ def run(
     max_members: int = 64,
     progress: bool = True,
     use_cache: bool = True,
+    lock_timeout: float | None = None,
 ) -> list[History]:
-    """Histories of `configs`, in order. Trains only what the cache lacks."""
-    device = torch.device(device) if device is not None else default_device()
+    """Histories of `configs`, in order. Trains only what the cache lacks.
+
+    lock_timeout: seconds to wait for a run that another process is training (None:
+    as long as it takes; the wait is reported on stderr). Raises `LockTimeout` after it.
+    """
+    device = parse_device(device) if device is not None else default_device()
     if use_cache and cache is None:
         cache = RunCache()
     by_key = {c.key(): c for c in configs}
     found: dict[str, History] = {}
-    if not use_cache:
-        found = _train(list(by_key.values()), device, max_members, progress)
-        STATS.trained += len(found)
+
+    def keep(histories: dict[str, History]) -> None:
+        found.update(histories)
+        if cache is None or not cache.writable:
+            STATS.unstored += len(histories)
+
+    if not use_cache or cache is None or not cache.writable:
+        if cache is not None:  # read-only: read what is there, train the rest unstored
+            found.update(_load(cache, by_key))
+        missing = [c for k, c in by_key.items() if k not in found]
+        _train(plan(missing, device, max_members), device, progress, keep)
         return [found[c.key()] for c in configs]
-    assert cache is not None
-    for key in by_key:
-        h = cache.load(key)
-        if h is not None:
-            found[key] = h
-    STATS.cached += len(found)
+
+    found.update(_load(cache, by_key))
     missing = [k for k in by_key if k not in found]
+    chunks = plan([by_key[k] for k in missing], device, max_members)  # refuse before locking
     # Lock what we can and train it; keys locked by another worker are waited for afterwards.
-    mine, theirs, locks = [], [], []
+    theirs, locks = [], {}
     for key in missing:
         lock = cache.try_lock(key)
         if lock is None:
             theirs.append(key)
             continue
-        h = cache.load(key)  # finished by another worker between our look and our lock
+        h = cache.load(key, expect=by_key[key])  # finished by another worker meanwhile
         if h is not None:
             lock.release()
             found[key] = h
             STATS.cached += 1
         else:
-            mine.append(key)
-            locks.append(lock)
-    try:
-        trained = _train([by_key[k] for k in mine], device, max_members, progress)
-        for key, h in trained.items():
-            cache.store(key, h)
+            locks[key] = lock
+
+    def store(histories: dict[str, History]) -> None:
+        for key, h in histories.items():
+            _store(cache, key, h)
             found[key] = h
-        STATS.trained += len(trained)
+            if key in locks:
+                locks.pop(key).release()  # a waiting worker can read it now
+
+    mine = [[c for c in chunk if c.key() in locks] for chunk in chunks]
+    try:
+        _train([chunk for chunk in mine if chunk], device, progress, store)
     finally:
-        for lock in locks:
+        for lock in locks.values():
             lock.release()
     for key in theirs:
-        with cache.lock(key):
-            h = cache.load(key)
-        if h is None:  # the other worker died before writing it: train it ourselves
-            h = run([by_key[key]], cache, device=device, progress=progress)[0]
-        else:
-            STATS.cached += 1
-        found[key] = h
+        lock = cache.wait(key, timeout=lock_timeout)
+        try:
+            h = cache.load(key, expect=by_key[key])
+            if h is None:  # the other worker died before writing it: train it ourselves
+                _train([[by_key[key]]], device, progress, store)
+            else:
+                STATS.cached += 1
+                found[key] = h
+        finally:
+            lock.release()
     return [found[c.key()] for c in configs]
+
+
+def _load(cache: RunCache, by_key: dict[str, RunConfig]) -> dict[str, History]:
+    out = {}
+    for key, cfg in by_key.items():
+        h = cache.load(key, expect=cfg)
+        if h is not None:
+            out[key] = h
+    STATS.cached += len(out)
+    return out

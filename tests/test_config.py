@@ -47,7 +47,7 @@ BAD = {
     "modulus 1": (lambda: ModularTask(p=1), "ModularTask.p", 1),
     "x/y non-prime": (lambda: ModularTask(op="x/y", p=100), "ModularTask.p", 100),
     "x/y-or-x-y non-prime": (
-        lambda: ModularTask(op="x/y if y even else x-y", p=100),
+        lambda: ModularTask(op="x/y if y odd else x-y", p=100),
         "ModularTask.p",
         100,
     ),
@@ -137,7 +137,7 @@ def test_bad_value_raises_naming_field_and_value(make, field, value):
     "make",
     [
         lambda: ModularTask("x/y", 97),
-        lambda: ModularTask("x/y if y even else x-y", 5),
+        lambda: ModularTask("x/y if y odd else x-y", 5),
         lambda: ModularTask("x*y", 100),  # no division: any modulus
         lambda: Transformer.power(d_model=32, n_heads=4),
         lambda: Optimizer(betas=(0.0, 0.0), weight_decay=0.0, wd_on_at=0),
