@@ -33,6 +33,9 @@ class Check:
     verdict: SUPPORTED / REFUTED / INCONCLUSIVE for this check alone.
     detail: one sentence of why (n, censored runs, p-value...).
     paper_value: the paper's own number, where it gives one.
+    bounds: the region as numbers (lo, hi), ±inf for a one-sided region and (x, x) for
+        "contains x"; None where the region is no interval ("excludes x") or was not given.
+        The report's forest plot shades it.
     """
 
     name: str
@@ -43,6 +46,28 @@ class Check:
     level: float = 0.95
     detail: str = ""
     paper_value: str | None = None
+    bounds: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of a claim's settings table: the value we ran, the paper's, and why they differ.
+
+    name: a dotted config path ("optim.lr", "task.p", "steps") or a plain label
+        ("data source"); arm: which arm of the claim it describes ("" for all).
+    ours / paper: values as text; paper == ours where we follow the paper.
+    why: the reason for a difference, with its reference (empty when they agree).
+    """
+
+    name: str
+    ours: str
+    paper: str
+    why: str = ""
+    arm: str = ""
+
+    @property
+    def deviates(self) -> bool:
+        return self.paper != self.ours
 
 
 @dataclass(frozen=True)
@@ -70,6 +95,7 @@ class ClaimRecord:
     control_summary: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
     deviations: list[str] = field(default_factory=list)  # how this scale differs from the paper
+    table: list[Setting] = field(default_factory=list)  # setting | ours | paper | why
     figures: list[Figure] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)  # per-run numbers (a table)
     expectation: str = ""  # e.g. "xfail: known not to replicate because ..."
@@ -86,6 +112,7 @@ class ClaimRecord:
             for c in d[group]:
                 c["verdict"] = Verdict(c["verdict"]).value
                 c["ci"] = list(c["ci"]) if c["ci"] is not None else None
+                c["bounds"] = list(c["bounds"]) if c["bounds"] is not None else None
         return d
 
     @classmethod
@@ -99,12 +126,19 @@ class ClaimRecord:
                         **c,
                         "verdict": Verdict(c["verdict"]),
                         "ci": tuple(c["ci"]) if c["ci"] else None,
+                        "bounds": _pair(c.get("bounds")),
                     }
                 )
                 for c in d.get(group, [])
             ]
         d["figures"] = [Figure(**f) for f in d.get("figures", [])]
+        d["table"] = [Setting(**t) for t in d.get("table", [])]
         return cls(**d)
+
+
+def _pair(x: Any) -> tuple[float, float] | None:
+    """A JSON [lo, hi] back to a tuple; results.json's null for ±inf is restored before this."""
+    return None if x is None else (float(x[0]), float(x[1]))
 
 
 def combine(verdicts: list[Verdict]) -> Verdict:

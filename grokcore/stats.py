@@ -28,10 +28,12 @@ __all__ = [
     "Region",
     "bootstrap_diff",
     "bootstrap_ratio",
+    "bootstrap_stat",
     "clopper_pearson",
     "clopper_pearson_upper",
     "fisher_exact",
     "judge",
+    "logistic_fit",
     "logistic_midpoint",
     "loglog_slope",
     "share",
@@ -146,6 +148,8 @@ def judge(
         level=est.level,
         detail=detail,
         paper_value=paper_value,
+        # "excludes x" is the line minus a point: no interval to draw
+        bounds=None if region.kind == "excludes" else (region.lo, region.hi),
     )
 
 
@@ -284,6 +288,22 @@ def bootstrap_diff(
     return _bootstrap_two(a, b, stat, n_boot, level, seed, np.subtract, f"{name} diff, bootstrap")
 
 
+def bootstrap_stat(
+    a: Sequence[float],
+    stat: Stat = np.median,
+    n_boot: int = 10_000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Estimate:
+    """stat(a) of one sample with a percentile bootstrap CI (e.g. a median per-seed gap)."""
+    aa = _vector("a", a)
+    boots = _boot(aa, stat, n_boot, np.random.default_rng(seed))
+    name = getattr(stat, "__name__", "stat")
+    return Estimate(
+        float(stat(aa)), _percentile_ci(boots, level), level, aa.size, f"{name}, bootstrap"
+    )
+
+
 # -- counts ---------------------------------------------------------------------
 
 
@@ -341,6 +361,29 @@ def _fit_logistic(z: np.ndarray, y: np.ndarray, w: np.ndarray, ridge: float) -> 
 
     res = optimize.minimize(nll, np.zeros(2), jac=True, method="BFGS")
     return float(res.x[0]), float(res.x[1])
+
+
+def logistic_fit(
+    x: Sequence[float], success: Sequence[bool], ridge: float = 1e-2
+) -> tuple[float, float]:
+    """(midpoint, slope) of the logistic fit P(success) = sigmoid(slope · (x − midpoint)).
+
+    The same fit `logistic_midpoint` makes (standardized x, ridge on the slope), in x's units,
+    for drawing the curve. NaN when only one class is present.
+    """
+    xa = _vector("x", x, min_n=2)
+    y = np.asarray(success, dtype=np.float64)
+    if y.shape != xa.shape:
+        raise ValueError(f"x has {xa.size} points but success has {y.size}")
+    if np.ptp(xa) == 0:
+        raise ValueError("logistic_fit needs at least two distinct x values")
+    if y.min() == y.max():
+        return math.nan, math.nan
+    mu, sd = xa.mean(), xa.std()
+    a, b = _fit_logistic((xa - mu) / sd, y, np.ones(xa.size), ridge)
+    if b == 0:
+        return math.nan, 0.0
+    return float(mu - sd * a / b), float(b / sd)
 
 
 def logistic_midpoint(

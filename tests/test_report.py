@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grokcore.record import Check, ClaimRecord, Figure, Verdict
+from grokcore.record import Check, ClaimRecord, Figure, Setting, Verdict
 from grokcore.report import load_results_json, render_report, write_results_json
 from grokcore.report.render import fmt, fmt_ci
 
@@ -128,7 +129,7 @@ def test_report_contains_every_claim_and_verdict(records, tmp_path):
         assert f">{v.value}<" in html
     for key in HEADER:
         assert key in html
-    assert "How this scale differs from the paper" in html
+    assert "Where these settings differ from the paper or its reference code, and why" in html
     assert "xfail: needs the full grid" in html
     assert "QM9 data not available offline" in html
     assert "−0.97 [−1.12, −0.83]" in html  # the main statistic in the summary table
@@ -136,7 +137,7 @@ def test_report_contains_every_claim_and_verdict(records, tmp_path):
 
 def test_report_figures_inlined_or_marked_missing(records, tmp_path):
     html = render_report(records, HEADER, tmp_path / "index.html").read_text(encoding="utf-8")
-    assert html.count("data:image/png;base64,") == 1
+    assert html.count("data:image/png;base64,") == 2  # the forest plot and one claim figure
     assert f"figure missing: {tmp_path / 'nope.png'}" in html
     assert "<img src" in html and "http" not in html.split("<body>")[1]  # self-contained
 
@@ -208,3 +209,96 @@ def test_fmt(x, want):
 def test_fmt_ci():
     assert fmt_ci((-1.12, -0.83)) == "[−1.12, −0.83]"
     assert fmt_ci(None) == "—"
+
+
+# -- settings table, region bounds, forest plot --------------------------------------
+
+
+def test_report_settings_table_highlights_deviations_and_escapes(records, tmp_path):
+    records[0].table = [
+        Setting("optim.lr", "0.003", "0.001", why="<script>alert('why')</script>", arm="quick"),
+        Setting("steps", "6,000", "6,000"),
+    ]
+    html = render_report(records, HEADER, tmp_path / "index.html").read_text(encoding="utf-8")
+    start = html.index('<table class="settings">')
+    table = html[start : html.index("</table>", start)]
+    assert "<th>setting</th><th>arm</th><th>ours</th><th>paper</th><th>why</th>" in table
+    assert table.count('class="deviates"') == 1
+    deviating = table.split('<tr class="deviates">')[1].split("</tr>")[0]
+    assert "optim.lr" in deviating and "0.001" in deviating and "quick" in deviating
+    assert "&lt;script&gt;alert(&#39;why&#39;)&lt;/script&gt;" in table
+    assert "<script>" not in html
+    # the extra parameters stay below, as a small key/value table
+    assert html.index('<table class="kv">') > start
+    assert "gammas" in html
+
+
+def test_judge_sets_region_bounds():
+    from grokcore.stats import Estimate, Region, judge
+
+    est = Estimate(0.5, (0.4, 0.6))
+    assert judge(est, Region.below(1), "s").bounds == (-math.inf, 1)
+    assert judge(est, Region.above(0), "s").bounds == (0, math.inf)
+    assert judge(est, Region.inside(0, 1), "s").bounds == (0, 1)
+    assert judge(est, Region.contains(-1), "s").bounds == (-1, -1)
+    assert judge(est, Region.excludes(0), "s").bounds is None
+
+
+def test_check_bounds_round_trip_results_json(records, tmp_path):
+    records[0].checks = [
+        check(Verdict.SUPPORTED, bounds=(-math.inf, 0.25)),
+        check(Verdict.SUPPORTED, bounds=(0.5, math.inf)),
+        check(Verdict.SUPPORTED, bounds=(-1.0, -1.0)),
+        check(Verdict.SUPPORTED),
+    ]
+    path = write_results_json(records, HEADER, tmp_path / "results.json")
+
+    def strict(token: str):
+        raise AssertionError(f"results.json is not strict JSON: {token}")
+
+    json.loads(path.read_text(encoding="utf-8"), parse_constant=strict)
+    loaded, _ = load_results_json(path)
+    bounds = [c.bounds for c in loaded[0].checks]
+    assert bounds == [(-math.inf, 0.25), (0.5, math.inf), (-1.0, -1.0), None]
+    assert loaded[0].checks == records[0].checks
+    # a record written before bounds existed still loads
+    d = records[1].to_dict()
+    del d["checks"][0]["bounds"]
+    assert ClaimRecord.from_dict(d).checks[0].bounds is None
+
+
+def test_report_opens_with_forest_plot(records, tmp_path):
+    html = render_report(records, HEADER, tmp_path / "index.html").read_text(encoding="utf-8")
+    forest = html.index('<figure class="forest">')
+    assert forest < html.index('id="claim-')  # at the top, before the cards
+    img = html[forest:].split('src="data:image/png;base64,')[1].split('"')[0]
+    assert base64.b64decode(img).startswith(PNG_MAGIC)
+    assert "its own x-scale" in html  # the caption
+
+
+def test_report_of_only_not_run_and_error_claims(records, tmp_path):
+    html = render_report(records[3:], HEADER, tmp_path / "i.html").read_text(encoding="utf-8")
+    assert '<figure class="forest">' in html and "could not be drawn" not in html
+    assert "NOT RUN: 1" in html and "ERROR: 1" in html
+
+
+def test_forest_plot_failure_leaves_a_visible_note(records, tmp_path, monkeypatch, caplog):
+    from grokcore.report import forest
+
+    def broken(_records):
+        raise RuntimeError("<no display>")
+
+    monkeypatch.setattr(forest, "forest_png", broken)
+    html = render_report(records, HEADER, tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "summary figure could not be drawn: RuntimeError: &lt;no display&gt;" in html
+    assert all(f'id="claim-{r.claim_id}"' in html for r in records)
+    assert "forest plot failed" in caplog.text
+
+
+def test_forest_plot_file(records, tmp_path):
+    from grokcore.report.forest import forest_plot
+
+    records[0].checks = [check(Verdict.SUPPORTED, bounds=(-math.inf, 0.25))]
+    records[1].checks = [check(Verdict.REFUTED, value=math.nan, ci=None, bounds=(0.0, math.inf))]
+    path = forest_plot(records, tmp_path / "forest.png")
+    assert path.read_bytes().startswith(PNG_MAGIC)

@@ -1,0 +1,185 @@
+"""The report's summary figure: every claim's headline statistic against its region.
+
+A forest plot of small multiples: one row per claim, each with its own x-scale,
+because the statistics have different units (a slope, a ratio of steps, a share).
+A row shows the claim's first check: the point estimate coloured by the claim's
+verdict, its CI as a bar, and the region it is judged against shaded (a line for
+"contains x", nothing for "excludes x", whose region is no interval). Claims that
+were NOT RUN, crashed, or have no statistic are listed without a point.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+from grokcore.record import Check, ClaimRecord, Verdict
+
+__all__ = ["CAPTION", "forest_plot", "forest_png"]
+
+DPI = 110
+ROW_INCHES = 0.62
+REGION_COLOR = "#1a7f37"
+# The report's badge colours, so that a point reads like the verdict beside it
+VERDICT_COLORS = {
+    Verdict.SUPPORTED: "#1a7f37",
+    Verdict.REFUTED: "#cf222e",
+    Verdict.INCONCLUSIVE: "#d4a72c",
+    Verdict.NOT_RUN: "#8c959f",
+    Verdict.ERROR: "#6e1f5c",
+}
+CAPTION = (
+    "Each claim's headline statistic (dot, coloured by the claim's verdict) with its "
+    "confidence interval (bar) against the region the claim predicts (shaded; a line where "
+    "the claim is a single value). Every row has its own x-scale, since the statistics have "
+    "different units. Claims that were not run or crashed are listed without a point."
+)
+
+
+def _finite(*xs: float | None) -> list[float]:
+    return [float(x) for x in xs if x is not None and math.isfinite(x)]
+
+
+def _limits(c: Check) -> tuple[float, float]:
+    """An x-range that shows the point, the CI and the region's finite ends, padded."""
+    xs = _finite(c.value, *(c.ci or ()), *(c.bounds or ()))
+    if not xs:
+        return -1.0, 1.0
+    lo, hi = min(xs), max(xs)
+    pad = 0.12 * (hi - lo) if hi > lo else 0.5 * max(abs(lo), 1.0)
+    return lo - pad, hi + pad
+
+
+def _draw_check(ax: Axes, c: Check, verdict: Verdict) -> None:
+    x0, x1 = _limits(c)
+    if c.bounds is not None:
+        lo, hi = c.bounds
+        if lo == hi and math.isfinite(lo):
+            ax.axvline(lo, color=REGION_COLOR, lw=2, alpha=0.6)
+        elif max(lo, x0) < min(hi, x1):  # a one-sided region runs off the edge of the axis
+            ax.axvspan(max(lo, x0), min(hi, x1), color=REGION_COLOR, alpha=0.15, lw=0)
+    color = VERDICT_COLORS.get(verdict, "0.3")
+    if c.ci is not None and all(map(math.isfinite, c.ci)):
+        ax.hlines(0, min(c.ci), max(c.ci), color=color, lw=2.5)
+    if math.isfinite(c.value):
+        ax.plot([c.value], [0], "o", color=color, ms=7, mec="white", mew=0.8, zorder=3)
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "no estimate (NaN)",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=8,
+            style="italic",
+            color="0.3",
+        )
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(-1, 1)
+    ax.tick_params(axis="x", labelsize=7.5, length=2, pad=1)
+    ax.locator_params(axis="x", nbins=6)
+
+
+def _row_label(r: ClaimRecord) -> str:
+    name = r.checks[0].name if r.checks else ""
+    if len(name) > 42:
+        name = name[:41] + "…"
+    return f"{r.claim_id}\n{name}" if name else r.claim_id
+
+
+def _note(r: ClaimRecord) -> str:
+    """The text shown instead of a point."""
+    verdict = Verdict(r.verdict)
+    if verdict in (Verdict.NOT_RUN, Verdict.ERROR):
+        why = r.reason.splitlines()[0] if r.reason else ""
+        if len(why) > 90:
+            why = why[:89] + "…"
+        return f"{verdict.value}" + (f": {why}" if why else "")
+    return f"{verdict.value}: no statistic recorded"
+
+
+def _draw(records: Sequence[ClaimRecord]) -> plt.Figure:
+    n = len(records)
+    fig, axes = plt.subplots(n, 1, figsize=(9.5, 0.5 + ROW_INCHES * n), squeeze=False)
+    try:
+        _fill(fig, axes[:, 0], records)
+    except BaseException:
+        plt.close(fig)
+        raise
+    return fig
+
+
+def _fill(fig: plt.Figure, axes: Sequence[Axes], records: Sequence[ClaimRecord]) -> None:
+    for ax, r in zip(axes, records, strict=True):
+        verdict = Verdict(r.verdict)
+        ax.set_yticks([])
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+        ax.text(
+            -0.02, 0.5, _row_label(r), transform=ax.transAxes, ha="right", va="center", fontsize=8.5
+        )
+        if r.checks and verdict not in (Verdict.NOT_RUN, Verdict.ERROR):
+            c = r.checks[0]
+            _draw_check(ax, c, verdict)
+            ax.text(
+                1.02,
+                0.5,
+                f"{verdict.value}\n{c.region}",
+                transform=ax.transAxes,
+                ha="left",
+                va="center",
+                fontsize=7.5,
+                color=VERDICT_COLORS[verdict],
+            )
+        else:
+            ax.set_xticks([])
+            ax.spines["bottom"].set_visible(False)
+            ax.text(
+                0.0,
+                0.5,
+                _note(r),
+                transform=ax.transAxes,
+                ha="left",
+                va="center",
+                fontsize=8.5,
+                color=VERDICT_COLORS.get(verdict, "0.3"),
+                style="italic",
+            )
+    fig.subplots_adjust(
+        left=0.3,
+        right=0.78,
+        top=1 - 0.25 / fig.get_figheight(),
+        bottom=0.3 / fig.get_figheight(),
+        hspace=1.1,
+    )
+
+
+def forest_png(records: Sequence[ClaimRecord]) -> bytes:
+    """The forest plot of `records` as PNG bytes (one row per record, in order)."""
+    if not records:
+        raise ValueError("a forest plot needs at least one claim")
+    fig = _draw(records)
+    try:
+        buf = io.BytesIO()
+        fig.savefig(buf, dpi=DPI, format="png")
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def forest_plot(records: Sequence[ClaimRecord], path: str | Path) -> Path:
+    """Write the forest plot of `records` to `path` (PNG) and return it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(forest_png(records))
+    return path
