@@ -316,3 +316,197 @@ def plot_norm(groups: dict[str, list[History]], path: str | Path, title: str = "
     _style(ax, title, "total weight norm ‖w‖")
     ax.legend(handles=handles, fontsize=8, frameon=False)
     return _save(fig, path)
+
+
+# -- omnigrok figures: LU landscape, norm with timings, condition grid, critical fraction --------
+
+
+def _median_spread(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per distinct x: median of y and its spread (IQR from 4 runs, else min–max)."""
+    xs = np.unique(x)
+    med, lo, hi = [], [], []
+    for v in xs:
+        ys = y[x == v]
+        med.append(np.median(ys))
+        q = [25, 75] if ys.size >= 4 else [0, 100]
+        a, b = np.percentile(ys, q)
+        lo.append(a)
+        hi.append(b)
+    return xs, np.array(med), np.array(lo), np.array(hi)
+
+
+def plot_lu(
+    alphas: Sequence[float],
+    train_loss: Sequence[float],
+    test_loss: Sequence[float],
+    path: str | Path,
+    title: str = "",
+    argmin: float | None = None,
+    control: tuple[Sequence[float], Sequence[float], Sequence[float]] | None = None,
+    labels: tuple[str, str] = ("this N", "large N"),
+) -> Path:
+    """Reduced train ("L", dashed) and test ("U", solid) loss against α on a log axis.
+
+    One point per run, the median line and its spread per α; a dotted vertical line at the
+    argmin of the median test loss. `control = (alphas, train, test)` of large-N runs is drawn
+    in grey (the flatter U). Non-finite losses (diverged runs) are left out.
+    """
+    fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    sets = [(labels[0], alphas, train_loss, test_loss, _color(0), _color(1))]
+    if control is not None:
+        sets.append((labels[1], *control, "0.45", "0.65"))
+    positive = True
+    for name, a, tr, te, c_test, c_train in sets:
+        a = np.asarray(a, float)
+        for y, color, ls, what in ((tr, c_train, "--", "train"), (te, c_test, "-", "test")):
+            y = np.asarray(y, float)
+            ok = np.isfinite(y) & (a > 0)
+            if not ok.any():
+                continue
+            positive &= bool(np.all(y[ok] > 0))
+            ax.scatter(a[ok], y[ok], s=9, color=color, alpha=0.5, lw=0)
+            xs, med, lo, hi = _median_spread(a[ok], y[ok])
+            ax.plot(xs, med, color=color, ls=ls, lw=1.6, marker="o", ms=3, label=f"{what}, {name}")
+            ax.fill_between(xs, lo, hi, color=color, alpha=0.15, lw=0)
+    if argmin is not None:
+        ax.axvline(argmin, color="0.3", ls=":", lw=1.2, label=f"argmin α = {argmin:.3g}")
+    ax.axvline(1.0, color="0.75", lw=0.8)
+    ax.set_xscale("log")
+    if positive:
+        ax.set_yscale("log")
+    ax.set_xlabel("α = ‖w‖ / ‖w0‖ (held fixed)")
+    ax.set_ylabel("reduced loss")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8, frameon=False)
+    return _save(fig, path)
+
+
+def plot_norm_timings(
+    histories: Sequence[History],
+    t_train: Sequence[int | None],
+    t_test: Sequence[int | None],
+    path: str | Path,
+    title: str = "",
+    control: Sequence[History] = (),
+) -> Path:
+    """Weight norm of each run against log step, with its t_train (circle) and t_test (star).
+
+    A second panel shows the median train / test accuracy. Runs in `control` (γ = 0) are grey;
+    the dotted line is the median initial norm. A None timing (censored) is not marked.
+    """
+    fig, (ax, ax2) = plt.subplots(
+        2, 1, figsize=(6.4, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
+    for h in control:
+        x, idx = _positive_steps(h)
+        ax.plot(x, np.asarray(h.norm, float)[idx], color="0.6", lw=0.9, alpha=0.8)
+    for i, h in enumerate(histories):
+        x, idx = _positive_steps(h)
+        norm = np.asarray(h.norm, float)[idx]
+        ax.plot(x, norm, color=_color(0), lw=0.9, alpha=0.7)
+        for t, marker, color in ((t_train[i], "o", _color(1)), (t_test[i], "*", _color(2))):
+            if t is not None:
+                y = np.interp(np.log(max(t, 1)), np.log(x), norm)
+                ax.scatter([max(t, 1)], [y], marker=marker, s=40, color=color, zorder=3)
+    if histories:
+        ax.axhline(float(np.median([h.norm[0] for h in histories])), color="0.3", ls=":", lw=1)
+        grid = _common_grid(histories)
+        _band_plot(ax2, grid, histories, "train_acc", _color(1), "--", "train")
+        _band_plot(ax2, grid, histories, "test_acc", _color(2), "-", "test")
+    keys = [
+        Line2D([], [], color=_color(0), lw=1.5, label=f"runs ({len(histories)})"),
+        Line2D([], [], marker="o", ls="", color=_color(1), label="t_train"),
+        Line2D([], [], marker="*", ls="", ms=9, color=_color(2), label="t_test"),
+        Line2D([], [], color="0.3", ls=":", label="initial norm"),
+    ]
+    if control:
+        keys.append(Line2D([], [], color="0.6", lw=1.5, label=f"control ({len(control)})"))
+    _style(ax, title, "total weight norm ‖w‖", xlabel="")
+    ax.legend(handles=keys, fontsize=8, frameon=False)
+    _style(ax2, "", "accuracy", acc=True)
+    ax2.legend(fontsize=8, frameon=False, loc="upper left")
+    return _save(fig, path)
+
+
+def plot_condition_grid(table: Sequence[dict], path: str | Path, title: str = "") -> Path:
+    """Per condition: share of seeds generalizing (with its CI) and median delay D.
+
+    `table` rows hold "label", "share", "share_ci" (lo, hi), "median_delay", "censored" and
+    "n" (`verdicts.condition_table` makes them). Bars with censored runs are hatched: their
+    median D is a lower bound.
+    """
+    labels = [r["label"] for r in table]
+    x = np.arange(len(table))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(max(6.4, 1.1 * len(table) + 3), 3.8))
+    share = np.array([r["share"] for r in table], float)
+    lo = np.array([r["share_ci"][0] for r in table], float)
+    hi = np.array([r["share_ci"][1] for r in table], float)
+    colors = [_color(i) for i in range(len(table))]
+    a1.bar(x, share, color=colors, alpha=0.8)
+    a1.errorbar(x, share, yerr=[share - lo, hi - share], fmt="none", ecolor="0.2", capsize=3)
+    for xi, r in zip(x, table, strict=True):
+        a1.annotate(
+            f"{r['generalized']}/{r['n']}", (xi, 0.01), ha="center", va="bottom", fontsize=7
+        )
+    a1.set_ylim(0, 1.05)
+    a1.set_ylabel("share of seeds generalizing")
+    delay = np.maximum(np.array([r["median_delay"] for r in table], float), 1)
+    bars = a2.bar(x, delay, color=colors, alpha=0.8)
+    for bar, r in zip(bars, table, strict=True):
+        if r["censored"]:
+            bar.set_hatch("//")
+            top = (bar.get_x() + bar.get_width() / 2, bar.get_height())
+            a2.annotate(f"{r['censored']} cens.", top, ha="center", va="bottom", fontsize=7)
+    a2.set_yscale("log")
+    a2.set_ylabel("median delay D (steps)")
+    for ax in (a1, a2):
+        ticks = [f"{lab}\nn={r['n']}" for lab, r in zip(labels, table, strict=True)]
+        ax.set_xticks(x, ticks, fontsize=7, rotation=30)
+        ax.grid(True, axis="y", alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_critical_fraction(
+    fractions: Sequence[float],
+    generalized: Sequence[bool],
+    path: str | Path,
+    midpoint: float | None = None,
+    slope: float | None = None,
+    ci: tuple[float, float] | None = None,
+    region: tuple[float, float] | None = None,
+    title: str = "",
+) -> Path:
+    """Generalized (1) or not (0) per run against train fraction, with the logistic fit.
+
+    Per-fraction shares are squares; the curve is sigmoid(slope · (f − midpoint)); the 50%
+    point is a dashed line with its CI shaded, and the claim's region a light band.
+    """
+    f = np.asarray(fractions, float)
+    y = np.asarray(generalized, bool).astype(float)
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    rng = np.random.default_rng(0)  # fixed jitter, so the figure is reproducible
+    jit = 0.01 * max(np.ptp(f), 1e-9)
+    jx, jy = f + rng.uniform(-jit, jit, f.size), y + rng.uniform(-0.03, 0.03, f.size)
+    ax.scatter(jx, jy, s=16, color=_color(0), alpha=0.6, lw=0, label="runs")
+    fs = np.unique(f)
+    ax.plot(fs, [y[f == v].mean() for v in fs], "s", color=_color(1), label="share per fraction")
+    if region is not None:
+        ax.axvspan(*region, color="0.85", alpha=0.5, lw=0, label="claim region")
+    if midpoint is not None and np.isfinite(midpoint):
+        if slope is not None and np.isfinite(slope):
+            xs = np.linspace(f.min(), f.max(), 200)
+            p = 0.5 * (1 + np.tanh(slope * (xs - midpoint) / 2))  # the sigmoid, overflow-free
+            ax.plot(xs, p, color=_color(1), lw=1.4, label="logistic fit")
+        ax.axvline(midpoint, color=_color(3), ls="--", lw=1.2, label=f"50% point {midpoint:.3g}")
+        if ci is not None and np.all(np.isfinite(ci)):
+            ax.axvspan(*ci, color=_color(3), alpha=0.15, lw=0, label="95% CI")
+    ax.set_ylim(-0.08, 1.08)
+    ax.set_xlabel("train fraction")
+    ax.set_ylabel("generalized (test accuracy ≥ τ in budget)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, frameon=False, loc="center right")
+    return _save(fig, path)

@@ -12,6 +12,9 @@ positive control is the first entry of the judgement's `control` checks.
 """
 
 from grokcore.verdicts.arms import delay_ratio, switch_arms
+from grokcore.verdicts.critical import critical_fraction
+from grokcore.verdicts.delays import data_speedup, delay_contrast
+from grokcore.verdicts.grid import condition_table, init_decay_grid
 from grokcore.verdicts.judgement import (
     Judgement,
     judge_checks,
@@ -20,18 +23,28 @@ from grokcore.verdicts.judgement import (
     share_generalizing,
     timings,
 )
+from grokcore.verdicts.lu import lu_curves, reduced_losses
+from grokcore.verdicts.norms import norm_rise_fall
 from grokcore.verdicts.scaling import inverse_scaling
 from grokcore.verdicts.ungrokking import min_runs_for_bound, no_ungrokking
 
 __all__ = [
     "Judgement",
+    "condition_table",
+    "critical_fraction",
+    "data_speedup",
+    "delay_contrast",
     "delay_ratio",
+    "init_decay_grid",
     "inverse_scaling",
     "judge_checks",
+    "lu_curves",
     "merge",
     "min_runs_for_bound",
     "no_ungrokking",
+    "norm_rise_fall",
     "positive_control",
+    "reduced_losses",
     "share_generalizing",
     "switch_arms",
     "timings",
