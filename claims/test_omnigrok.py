@@ -13,6 +13,12 @@ from grokcore.verdicts import delay_ratio, inverse_scaling, merge
 PAPER = "omnigrok"
 
 
+@pytest.mark.expect_refuted(
+    scale="quick",
+    reason="at the quick tier's lr (1e-3) every γ shares the same ~60-step fit, which is a "
+    "large part of t_test at large γ and flattens the log-log slope above −1; the quick "
+    "tier shortens the paper's lr·γ time scale, so only the paper tier can test the exponent",
+)
 @pytest.mark.claim(
     "OG-INV",
     paper=PAPER,
@@ -173,8 +179,9 @@ def test_og_ce(claim):
 
 @pytest.mark.expect_refuted(
     scale="quick",
-    reason="quick tier (embedding MLP, x+y mod 31; core version 2): constrained/free delay "
-    "ratio = 0.52, 95% CI [0.38, 1.17], not below 0.2, though every constrained run generalizes",
+    reason="the quick tier's embedding MLP is not the paper's transformer: with its norm held "
+    "at 0.8× init the constrained runs still memorize first and generalize over a thousand "
+    "steps later (every one of them does), so the delay ratio stays far above 0.2",
 )
 @pytest.mark.claim(
     "OG-CONSTR",

@@ -27,6 +27,8 @@ from grokcore.data import modular_table
 from grokcore.train import Ensemble, train_reference
 from tests.test_engine import assert_identical, assert_same_run
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():
@@ -230,6 +232,44 @@ def test_lstm_input_weights_follow_nn_lstm_init_when_embed_differs_from_hidden()
 
     net = build_model(Recurrent("lstm", d_embed=64, hidden=128), 97, 97, 0)
     expected = 1 / math.sqrt(128) / math.sqrt(3)  # std of U(−b, b) is b/√3
-    for p in (net.ih.weight, net.hh.weight):
+    for p in (net.ih.weight.detach(), net.hh.weight.detach()):
         assert float(p.std()) == pytest.approx(expected, rel=0.02)
         assert float(p.abs().max()) <= 1 / math.sqrt(128)
+
+
+# -- a budget below the LU time is reported NOT RUN, with its numbers -------------------
+
+SHORT_BUDGET_CLAIM = """
+import pytest
+
+from grokcore import setups
+from grokcore.budget import shortfall
+
+
+@pytest.mark.claim("RP-SHORT", title="late weight decay, old budget", paper="rnn-poster",
+                   section="Fig 6")
+def test_short(claim):
+    # the paper tier before REFERENCES §3.2: full batch of 30,000 steps, γ on at step 5,000
+    late = [setups.lstm_poster(s, gamma=0.01, wd_on_at=5000, steps=30_000) for s in range(2)]
+    if why := shortfall({"late-on": late}):
+        pytest.skip(why)
+    raise AssertionError("a budget below the LU time must not train")
+"""
+
+
+def test_budget_below_lu_time_is_reported_not_run(pytester, monkeypatch):
+    import grokcore.plugin  # noqa: F401  (loaded once: the inner session reuses it)
+    from grokcore.record import Verdict
+    from grokcore.report import load_results_json
+
+    monkeypatch.delenv("GROKCORE_SESSION", raising=False)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]\n')
+    pytester.makepyfile(test_claims=SHORT_BUDGET_CLAIM)
+    report = pytester.path / "out" / "index.html"
+    result = pytester.runpytest("-p", "no:cacheprovider", "--report", str(report))
+    result.assert_outcomes(skipped=1)
+    records, _ = load_results_json(report.with_name("results.json"))
+    (rec,) = records
+    assert rec.verdict is Verdict.NOT_RUN
+    assert "LU time" in rec.reason and "30,000" in rec.reason and "165,944" in rec.reason
