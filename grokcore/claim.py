@@ -1,0 +1,166 @@
+"""The `claim` fixture's object: what a claim test needs, and how it concludes.
+
+A claim test reads like the paper's sentence:
+
+    arms = claim.run({"free": free, "constrained": constrained})   # histories by arm
+    j = delay_ratio(arms["constrained"], arms["free"], ...)        # statistic -> Judgement
+    plotting.plot_curves(arms, claim.figure("curves", "caption"))  # one call per figure
+    claim.finish(j, statement="...")                               # verdict -> outcome
+
+The settings table (ours | paper | why) comes from the configs the claim ran and the
+notes `grokcore.setups` attached to them; the figures from `claim.figure`; the outcome
+from `grokcore.outcome` and the claim's row in `claims/expectations.py`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, overload
+
+import pytest
+
+from grokcore.cache import RunCache
+from grokcore.config import RunConfig
+from grokcore.history import History
+from grokcore.outcome import Expectation, Outcome, outcome
+from grokcore.record import ClaimRecord, Figure, Verdict
+from grokcore.report.settings import settings_table
+from grokcore.runs import STATS, run
+from grokcore.session import Options, claim_meta, write_fallback
+
+RECORD = pytest.StashKey[ClaimRecord]()
+FAILING = pytest.StashKey[bool]()  # conclude() itself fails the test (REFUTED, ...)
+
+
+def expectation(item: pytest.Item, scale: str) -> Expectation | None:
+    """The claim's known outcome at `scale`, from its expect_refuted/expect_inconclusive marks."""
+    for name, verdict in (
+        ("expect_refuted", Verdict.REFUTED),
+        ("expect_inconclusive", Verdict.INCONCLUSIVE),
+    ):
+        for m in item.iter_markers(name):
+            if m.kwargs.get("scale") in (scale, None):
+                return Expectation(verdict, m.kwargs["reason"])
+    return None
+
+
+class ClaimContext:
+    """Scale, seeds, the cached batched trainer, figures, and the way to a verdict."""
+
+    def __init__(self, item: pytest.Item, options: Options):
+        self.item = item
+        self.options = options
+        self.scale: str = options.scale
+        self.data_dir: str | None = options.data_dir
+        self.device = options.device
+        self.cache = RunCache(options.cache_dir)
+        marker = item.get_closest_marker("claim")
+        self.claim_id = marker.args[0] if marker else item.name
+        self.fig_dir = options.report.parent / "figures" / self.claim_id
+        self.arms: dict[str, list[RunConfig]] = {}
+        self.figures: list[Figure] = []
+        self.trained = self.cached = 0
+        self.t0 = time.time()
+
+    def seeds(self, default: int) -> list[int]:
+        """n seeds from --base-seed (0): n = --seeds if given, else the claim's default."""
+        n = self.options.seeds if self.options.seeds is not None else default
+        return list(range(self.options.base_seed, self.options.base_seed + n))
+
+    @overload
+    def run(self, configs: Mapping[str, Sequence[RunConfig]]) -> dict[str, list[History]]: ...
+    @overload
+    def run(self, configs: Sequence[RunConfig]) -> list[History]: ...
+
+    def run(self, configs):
+        """Histories by arm for {arm: configs} (or a list for a list), trained as few batched
+        ensembles as the arms allow and cached. The arms' configs feed the settings table."""
+        if not isinstance(configs, Mapping):
+            return self._run(list(configs), "runs")
+        arms = {name: list(cs) for name, cs in configs.items()}
+        flat = [c for cs in arms.values() for c in cs]
+        histories = iter(self._run(flat, None))
+        for name, cs in arms.items():
+            self.arms[name] = cs
+        return {name: [next(histories) for _ in cs] for name, cs in arms.items()}
+
+    def _run(self, configs: list[RunConfig], arm: str | None) -> list[History]:
+        if arm is not None:
+            self.arms.setdefault(arm, []).extend(configs)
+        before = (STATS.trained, STATS.cached)
+        try:
+            return run(
+                configs, self.cache, device=self.device, lock_timeout=self.options.lock_timeout
+            )
+        finally:  # runs finished before a failure were trained (and stored) all the same
+            self.trained += STATS.trained - before[0]
+            self.cached += STATS.cached - before[1]
+
+    def figure(self, name: str, caption: str | None = None) -> Path:
+        """The path to draw figure `name` to; with a caption, the figure joins the card."""
+        self.fig_dir.mkdir(parents=True, exist_ok=True)
+        path = self.fig_dir / f"{name}.png"
+        if caption is not None:
+            self.figures.append(Figure(str(path), caption))
+        return path
+
+    def finish(
+        self,
+        judgement,
+        *,
+        statement: str,
+        settings: dict[str, Any] | None = None,
+        deviations: Sequence[str] = (),
+        figures: Sequence[Figure] = (),
+        control_summary: str = "",
+    ) -> None:
+        """Build the claim's record from a `verdicts.Judgement` and conclude it.
+
+        deviations: claim-level departures from the paper that no config holds (a
+        threshold, an arm left out); the configs' own are in the settings table, from the
+        notes `grokcore.setups` attached to them.
+        """
+        record = ClaimRecord(
+            **claim_meta(self.item),
+            scale=self.scale,
+            verdict=judgement.verdict,
+            reason=judgement.reason,
+            statement=statement,
+            checks=judgement.checks,
+            control=judgement.control,
+            control_summary=control_summary,
+            settings=dict(settings or {}),
+            deviations=list(deviations),
+            table=settings_table(self.arms) if self.arms else [],
+            figures=[*self.figures, *figures],
+            runs=judgement.runs,
+        )
+        self.conclude(record)
+
+    def conclude(self, record: ClaimRecord) -> None:
+        """Store the record, then pass, fail or xfail as `grokcore.outcome` says."""
+        record.duration_s = time.time() - self.t0
+        record.runs_trained, record.runs_cached = self.trained, self.cached
+        record.nodeid = self.item.nodeid
+        expected = expectation(self.item, self.scale)
+        if expected is not None:
+            record.expectation = (
+                f"{expected.verdict.value} expected at {self.scale} (strict): {expected.why}"
+            )
+        self.item.stash[RECORD] = record
+        write_fallback(self.options, record)
+        result, message = outcome(record.verdict, expected)
+        # remember whether conclude() itself fails the test: a later failure is an ERROR
+        self.item.stash[FAILING] = result is not Outcome.PASS
+        checks = "; ".join(
+            f"{c.name} = {c.value:.4g} {list(c.ci) if c.ci else ''} "
+            f"vs {c.region}: {c.verdict.value}"
+            for c in record.checks
+        )
+        detail = f"{record.claim_id} {message}: {record.reason} [{checks}]"
+        if result is Outcome.XFAIL:
+            pytest.xfail(detail)
+        if result is Outcome.FAIL:
+            pytest.fail(detail, pytrace=False)
