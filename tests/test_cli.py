@@ -40,7 +40,7 @@ def one_thread():
 
 def train(tmp_path: Path, out: str, *flags: str) -> tuple[int, Path]:
     argv = [
-        "train", "--op", "x+y", "--p", "7", "--frac", "0.5", "--model", "embed-mlp",
+        "train", "--op", "x+y", "--p", "7", "--train-frac", "0.5", "--model", "embed-mlp",
         "--lr", "3e-3", "--steps", "300", "--device", "cpu",
         "--out", str(tmp_path / out), "--cache", str(tmp_path / "cache"), *flags,
     ]  # fmt: skip
@@ -52,7 +52,7 @@ def summary(out: Path) -> list[dict]:
 
 
 def test_train_writes_summary_plots_and_histories(tmp_path: Path):
-    code, out = train(tmp_path, "one", "--wd", "1", "--seeds", "0")
+    code, out = train(tmp_path, "one", "--weight-decay", "1", "--seeds", "0")
     assert code == 0
     [row] = summary(out)
     assert set(row) == ROW_KEYS
@@ -76,7 +76,7 @@ def test_train_writes_summary_plots_and_histories(tmp_path: Path):
 
 def test_sweep_is_the_product_and_reruns_from_the_cache(tmp_path: Path):
     trained = STATS.trained
-    code, out = train(tmp_path, "sweep", "--seeds", "0", "1", "--wd", "0", "1")
+    code, out = train(tmp_path, "sweep", "--seeds", "0", "1", "--weight-decay", "0", "1")
     assert code == 0
     assert STATS.trained - trained == 4
     rows = summary(out)
@@ -91,7 +91,7 @@ def test_sweep_is_the_product_and_reruns_from_the_cache(tmp_path: Path):
     assert sorted(p.stem for p in out.glob("*.npz")) == sorted(r["key"] for r in rows)
 
     trained, cached = STATS.trained, STATS.cached
-    code, again = train(tmp_path, "again", "--seeds", "0", "1", "--wd", "0", "1")
+    code, again = train(tmp_path, "again", "--seeds", "0", "1", "--weight-decay", "0", "1")
     assert code == 0
     assert (STATS.trained - trained, STATS.cached - cached) == (0, 4)
     assert summary(again) == rows
@@ -109,7 +109,7 @@ def test_no_cache_leaves_the_cache_alone(tmp_path: Path):
     [
         (["--op", "x/y", "--p", "100"], "p=100: division (x/y) needs a prime modulus"),
         (["--op", "x**y"], "unknown operation"),
-        (["--frac", "1.5"], "train_frac=1.5: train fraction must lie in (0, 1)"),
+        (["--train-frac", "1.5"], "train_frac=1.5: train fraction must lie in (0, 1)"),
         (["--task", "teacher-student"], "does not fit task TeacherStudentTask"),
     ],
     ids=["division-mod-composite", "unknown-op", "bad-frac", "model-task-mismatch"],
@@ -128,7 +128,15 @@ def test_train_help_lists_the_sweep_flags(capsys):
         main(["train", "--help"])
     assert exit_.value.code == 0
     text = capsys.readouterr().out
-    for flag in ("--seeds", "--wd", "--alpha", "--frac", "--lr", "--cache", "--no-cache"):
+    for flag in (
+        "--seeds",
+        "--weight-decay",
+        "--init-scale",
+        "--train-frac",
+        "--lr",
+        "--cache",
+        "--no-cache",
+    ):
         assert flag in text
 
 

@@ -332,7 +332,7 @@ def test_non_finite_values_are_refused_naming_the_field(make, names):
         make()
 
 
-@pytest.mark.parametrize("flag", ["--lr", "--wd", "--alpha"])
+@pytest.mark.parametrize("flag", ["--lr", "--weight-decay", "--init-scale"])
 def test_cli_refuses_inf_before_training(tmp_path, monkeypatch, capsys, flag):
     no_training(monkeypatch)
     assert main([*CLI, flag, "inf", "--out", str(tmp_path / "out"), "--no-cache"]) == 2
@@ -341,7 +341,7 @@ def test_cli_refuses_inf_before_training(tmp_path, monkeypatch, capsys, flag):
 
 # -- 7. the CLI checks --out first and maps errors to one line ---------------------------------
 
-CLI = ["train", "--p", "7", "--frac", "0.5", "--steps", "20", "--device", "cpu"]
+CLI = ["train", "--p", "7", "--train-frac", "0.5", "--steps", "20", "--device", "cpu"]
 
 
 def one_line_error(capsys) -> str:
@@ -450,7 +450,7 @@ def test_progress_line_shows_time_left():
 
 def test_cli_ctrl_c_says_what_was_kept_and_lost(tmp_path, monkeypatch, capsys):
     interrupt_after(monkeypatch, chunks_ok=1)
-    argv = [*CLI, "--frac", "0.3", "0.6", "--batch-size", "8", "--out", str(tmp_path / "out")]
+    argv = [*CLI, "--train-frac", "0.3", "0.6", "--batch-size", "8", "--out", str(tmp_path / "out")]
     assert main([*argv, "--cache", str(tmp_path / "cache")]) == 130
     err = capsys.readouterr().err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from grokcore import seeds
 from grokcore.config import MLP, TeacherStudentTask
 
 
@@ -11,11 +12,14 @@ def teacher_student_data(task: TeacherStudentTask, seed: int) -> tuple[torch.Ten
     """(x_train, y_train, x_test, y_test): N(0, I) inputs labelled by a default-init teacher."""
     from grokcore.models import build_mlp  # models import data's TaskData; avoid a cycle
 
-    g = torch.Generator().manual_seed(10_000 + seed)
+    g = seeds.generator(seeds.TEACHER_INPUTS, seed)
     n = task.n_train + task.n_test
     x = torch.randn(n, task.d_in, generator=g)
     teacher = build_mlp(
-        MLP(hidden=(task.width, task.width), act="tanh"), task.d_in, task.d_out, seed=20_000 + seed
+        MLP(hidden=(task.width, task.width), act="tanh"),
+        task.d_in,
+        task.d_out,
+        seed=seeds.TEACHER + seed,
     )
     with torch.no_grad():
         y = teacher(x)

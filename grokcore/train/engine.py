@@ -135,13 +135,15 @@ class Ensemble:
         answer) or predict several tokens: its parameter-free `inputs`/`targets` say how.
         Members that share their data tensors keep sharing them.
         """
-        cast = {}
+        cast: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+        inputs = getattr(self.base, "inputs", None)
+        targets = getattr(self.base, "targets", None)
 
         def convert(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             key = (id(x), id(y))
             if key not in cast:
-                xi = self.base.inputs(x, y) if hasattr(self.base, "inputs") else x
-                yi = self.base.targets(y) if hasattr(self.base, "targets") else y
+                xi = inputs(x, y) if inputs is not None else x
+                yi = targets(y) if targets is not None else y
                 xi = xi.to(self.dtype) if xi.is_floating_point() else xi
                 yi = yi.to(self.dtype) if yi.is_floating_point() else yi
                 cast[key] = (xi, yi)
@@ -172,7 +174,9 @@ class Ensemble:
         """Per-member embedding noise from each member's own seeded generator."""
         if gens is None:
             return None
-        shape = self.base.noise_shape(batch)
+        noise_shape = getattr(self.base, "noise_shape", None)
+        assert noise_shape is not None  # train() draws noise only for a model that takes it
+        shape = noise_shape(batch)
         noise = torch.stack([torch.randn(shape, generator=g) for g in gens])
         return noise.to(self.device, self.dtype)
 
@@ -191,10 +195,10 @@ class Ensemble:
         relies on that: one key, one result).
         """
         warm = self.cfg.optim.warmup_steps
-        if "wd" in state and step not in self._switch_steps and step > warm + 1:
+        if "weight_decay" in state and step not in self._switch_steps and step > warm + 1:
             return
         o = [c.optim for c in self.configs]
-        state["wd"] = self._column([x.decay_at(step) for x in o])
+        state["weight_decay"] = self._column([x.decay_at(step) for x in o])
         state["keep"] = self._column([1 - x.lr_at(step) * x.decay_at(step) for x in o])
         state["lr"] = self._column([x.lr_at(step) for x in o])
 
@@ -206,11 +210,12 @@ class Ensemble:
         """
         o, flat = self.cfg.optim, self.flat
         self._schedule(step, state)
-        wd, lr = state["wd"], state["lr"]
+        weight_decay, lr = state["weight_decay"], state["lr"]
         if o.name == "adamw":
             flat.mul_(state["keep"])  # decoupled decay, before the Adam step (torch.optim.AdamW)
         else:
-            g.addcmul_(flat, wd)  # L2 penalty through the gradient (torch.optim.Adam / SGD)
+            # L2 penalty through the gradient (torch.optim.Adam / SGD)
+            g.addcmul_(flat, weight_decay)
         if o.name == "sgd":
             if o.momentum:  # torch.optim.SGD: the buffer starts as the first gradient
                 if "buf" in state:
@@ -279,7 +284,10 @@ class Ensemble:
         return {"train_loss": tl, "train_acc": ta, "test_loss": vl, "test_acc": va, **self._norms()}
 
     # -- training ---------------------------------------------------------------------
-    def _batch(self, samplers: list[BatchSampler] | None) -> tuple[torch.Tensor, ...]:
+    def _batch(
+        self, samplers: list[BatchSampler] | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, bool]:
+        """Inputs, targets, padding mask (or None) and whether x, y are per-member (K, B, ...)."""
         s = self.train_split
         if samplers is None:
             return s.x, s.y, s.mask, not s.shared

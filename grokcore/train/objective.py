@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from grokcore import seeds
 from grokcore.data import TaskData
 
 
@@ -58,7 +59,7 @@ class BatchSampler:
         if batch_size > n:
             raise ValueError(f"batch_size={batch_size} exceeds the {n} training samples")
         self.n, self.batch_size = n, batch_size
-        self.gen = torch.Generator().manual_seed(40_000 + seed)
+        self.gen = seeds.generator(seeds.BATCHES, seed)
         self.perm = torch.randperm(n, generator=self.gen)
         self.pos = 0
 
@@ -73,4 +74,4 @@ class BatchSampler:
 
 def noise_generator(seed: int) -> torch.Generator:
     """The generator of a run's training noise (embedding noise), seeded by its config."""
-    return torch.Generator().manual_seed(50_000 + seed)
+    return seeds.generator(seeds.NOISE, seed)
