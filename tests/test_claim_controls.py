@@ -175,8 +175,8 @@ def test_real_control_runs_are_rejected(tmp_path):
     """Real training: the γ = 0 arm, passed where the late-on arm belongs, is REFUTED, and the
     grokking arm compared with itself does not show a delay cut."""
     seeds = range(3)
-    grok = [setups.modular(s, gamma=1.0) for s in seeds]  # groks at quick scale
-    never = [setups.modular(s, gamma=0.0) for s in seeds]
+    grok = [setups.modular(seed=s, weight_decay=1.0) for s in seeds]  # groks at quick scale
+    never = [setups.modular(seed=s, weight_decay=0.0) for s in seeds]
     hs = run(grok + never, use_cache=False, progress=False)
     h_grok, h_never = hs[:3], hs[3:]
     assert switch_arms(h_never, h_never, h_never, h_grok).verdict is Verdict.REFUTED

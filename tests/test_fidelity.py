@@ -88,14 +88,14 @@ def test_adamw_with_zero_gradient_shrinks_the_norm_by_alpha_at_the_lu_time():
 
 
 def test_budget_shortfall_names_the_arm_and_the_numbers():
-    short = setups.lstm_poster(0, steps=30_000)  # the old paper tier: 19% of ln 5 in budget
+    short = setups.lstm_poster(seed=0, steps=30_000)  # the old paper tier: 19% of ln 5 in budget
     why = shortfall({"late-on": [short]})
     assert why is not None
     assert "late-on" in why and "30,000" in why and "80,472" in why
-    assert shortfall({"ok": [setups.lstm_poster(0)]}) is None
+    assert shortfall({"ok": [setups.lstm_poster(seed=0)]}) is None
     # α ≤ 1 needs no shrinking; γ = 0 with α > 1 can never get there
-    assert lu_time(setups.modular(0, scale="full")) == 0
-    assert lu_time(setups.lstm_poster(0, gamma=0.0)) == math.inf
+    assert lu_time(setups.modular(seed=0, scale="full")) == 0
+    assert lu_time(setups.lstm_poster(seed=0, weight_decay=0.0)) == math.inf
 
 
 def test_lstm_poster_setting_is_the_posters_code():
@@ -103,18 +103,20 @@ def test_lstm_poster_setting_is_the_posters_code():
     on = setups.poster_epochs(200)
     assert setups.poster_epochs(1) == 4704 // 32 == 147
     for gamma in (0.01, 0.02):
-        cfg = setups.lstm_poster(0, gamma=gamma, wd_on_at=on)
+        cfg = setups.lstm_poster(seed=0, weight_decay=gamma, wd_on_at=on)
         assert cfg.batch_size == 32 and cfg.task.train_frac == 0.5 and cfg.init_scale == 5.0
         if gamma == 0.02:
             assert cfg.steps >= on + 4 * math.log(5) / (1e-3 * gamma)
             assert shortfall({"late-on": [cfg]}, factor=4) is None
         else:  # the poster's γ = 0.01 needs the longer budget, and the check says so
             assert shortfall({"late-on": [cfg]}, factor=4) is not None
-    assert steps_needed(setups.lstm_poster(0, wd_on_at=on)) == pytest.approx(on + 80_471.9, 1e-4)
+    assert steps_needed(setups.lstm_poster(seed=0, wd_on_at=on)) == pytest.approx(
+        on + 80_471.9, 1e-4
+    )
 
 
 def test_quick_teacher_student_budget_clears_the_lu_time():
-    sweep = [setups.teacher_student(2.0, g, 0, "quick") for g in (0.03, 1.0)]
+    sweep = [setups.teacher_student(init_scale=2.0, weight_decay=g, seed=0) for g in (0.03, 1.0)]
     assert shortfall({"sweep": sweep}) is None
 
 
@@ -150,7 +152,7 @@ def test_float64_member_equals_reference_to_1e_10():
 
 
 def test_dtype_and_warmup_are_part_of_the_key():
-    cfg = setups.modular(0, scale="quick")
+    cfg = setups.modular(seed=0, scale="quick")
     assert cfg.key() != cfg.replace(dtype="float64").key()
     warm = cfg.replace(optim=Optimizer("adamw", lr=3e-3, weight_decay=1.0, warmup_steps=10))
     assert cfg.key() != warm.key()
@@ -187,7 +189,7 @@ def test_power_model_trains_in_an_ensemble_like_the_reference_loop():
 
 
 def test_power_arn_setup_is_openai_grok_training():
-    cfg = setups.power_arn(3, op="x/y", frac=0.5)
+    cfg = setups.power_arn(seed=3, op="x/y", train_frac=0.5)
     assert cfg.model == Transformer.power()
     o = cfg.optim
     assert (o.name, o.lr, o.betas, o.eps, o.weight_decay, o.warmup_steps) == (
@@ -195,17 +197,19 @@ def test_power_arn_setup_is_openai_grok_training():
     )  # fmt: skip
     assert cfg.batch_size == 512 and cfg.dtype == "float32"
     assert cfg.split_seed == 0  # one split for every seed (REFERENCES P7)
-    small = setups.power_arn(0, op="x+y", frac=0.05)
+    small = setups.power_arn(seed=0, op="x+y", train_frac=0.05)
     assert small.batch_size == math.ceil(round(0.05 * 9409) / 2)  # min(512, ⌈N/2⌉)
 
 
 def test_nanda_key_differs_from_the_old_init():
     """At b15b012 (PyTorch-default init) these configs had keys 4ba38ba499c2ff91b55f4a0c and
     d96bc7278718b6c5383219fc: a cache from then must not be re-read (REFERENCES N1a c)."""
-    assert setups.modular(0, scale="full").key() != "4ba38ba499c2ff91b55f4a0c"
-    constrained = setups.modular(0, scale="full", init_scale=0.8, constrain_norm=True, gamma=0)
+    assert setups.modular(seed=0, scale="full").key() != "4ba38ba499c2ff91b55f4a0c"
+    constrained = setups.modular(
+        seed=0, scale="full", init_scale=0.8, constrain_norm=True, weight_decay=0
+    )
     assert constrained.key() != "d96bc7278718b6c5383219fc"
-    assert setups.modular(0, scale="full").model.init == "nanda"
+    assert setups.modular(seed=0, scale="full").model.init == "nanda"
 
 
 def test_a_diverged_run_is_marked_and_its_curves_are_not_read():
@@ -250,7 +254,8 @@ from grokcore.budget import shortfall
                    section="Fig 6")
 def test_short(claim):
     # the paper tier before REFERENCES §3.2: full batch of 30,000 steps, γ on at step 5,000
-    late = [setups.lstm_poster(s, gamma=0.01, wd_on_at=5000, steps=30_000) for s in range(2)]
+    late = [setups.lstm_poster(seed=s, weight_decay=0.01, wd_on_at=5000, steps=30_000)
+            for s in range(2)]
     if why := shortfall({"late-on": late}):
         pytest.skip(why)
     raise AssertionError("a budget below the LU time must not train")
@@ -273,3 +278,24 @@ def test_budget_below_lu_time_is_reported_not_run(pytester, monkeypatch):
     (rec,) = records
     assert rec.verdict is Verdict.NOT_RUN
     assert "LU time" in rec.reason and "30,000" in rec.reason and "165,944" in rec.reason
+
+
+# -- GPU runners: one xdist worker per GPU, each pinned to its own ---------------------
+
+
+def test_workers_are_pinned_one_per_gpu():
+    from grokcore.plugin import worker_device
+
+    assert [worker_device(f"gw{i}", 4) for i in range(6)] == [
+        "cuda:0", "cuda:1", "cuda:2", "cuda:3", "cuda:0", "cuda:1",
+    ]  # fmt: skip
+    assert worker_device("gw3", 0) is None  # CPU runner: no pinning
+
+
+def test_auto_workers_follow_the_gpu_count(monkeypatch):
+    from grokcore.plugin import pytest_xdist_auto_num_workers
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 8)
+    assert pytest_xdist_auto_num_workers(None) == 8  # type: ignore[arg-type]
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    assert pytest_xdist_auto_num_workers(None) is None  # xdist's default: one per core
