@@ -458,6 +458,17 @@ class RunConfig:
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
+    def _size_bucket(self) -> int | None:
+        """log2 of the training-set size, roughly: which full-batch runs to pad together."""
+        t = self.task
+        if isinstance(t, ModularTask):
+            n = t.train_frac * t.p * t.p
+        elif isinstance(t, TeacherStudentTask | MnistTask):
+            n = t.n_train
+        else:
+            return None
+        return int(math.log2(max(n, 1)))
+
     def ensemble_key(self) -> tuple:
         """Runs with equal ensemble keys can train together as one batched program."""
         task = self.task
@@ -467,10 +478,11 @@ class RunConfig:
             getattr(task, "d_in", None),
             getattr(task, "d_out", None),
             getattr(task, "threshold", None),
-            # minibatch vs full batch depends on the train size: keep sizes apart
+            # minibatch vs full batch depends on the train size: keep sizes apart; full-batch
+            # members are padded to the largest split, so only sizes within 2× train together
             (getattr(task, "train_frac", None), getattr(task, "n_train", None))
             if self.batch_size is not None
-            else None,
+            else self._size_bucket(),
         )
         o = self.optim
         return (

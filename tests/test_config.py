@@ -297,9 +297,10 @@ def test_ensemble_key_groups_runs_that_can_batch():
         run(init_scale=3.0),
         run(constrain_norm=True),
         run(optim=Optimizer(lr=0.1, weight_decay=2.0, wd_on_at=5)),
-        run(task=ModularTask("x-y", 7, 0.9)),
+        run(task=ModularTask("x-y", 7, 0.6)),  # another op, a split of a similar size
     ]
     different = [
+        run(task=ModularTask("x-y", 7, 0.9)),  # full-batch splits ≥ 2× apart: no padding
         run(steps=99),
         run(loss="mse"),
         run(batch_size=4),
