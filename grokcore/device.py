@@ -52,11 +52,11 @@ def available_memory(device: torch.device) -> int | None:
     CPU: the kernel's MemAvailable, capped by the cgroup (container) limit when one is set.
     """
     if device.type == "cuda":
-        free, _total = torch.cuda.mem_get_info(device)
-        return int(free)
+        free_cuda, _total = torch.cuda.mem_get_info(device)
+        return int(free_cuda)
     if device.type != "cpu":
         return None
-    free = None
+    free: int | None = None
     try:
         lines = Path("/proc/meminfo").read_text().splitlines()
         free = 1024 * int(next(ln for ln in lines if ln.startswith("MemAvailable:")).split()[1])

@@ -80,7 +80,8 @@ class History:
             meta["diverged_at"] = int(self.diverged_at)
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         buf = io.BytesIO()
-        np.savez_compressed(buf, **arrays)
+        # ignore: numpy's stub also matches **arrays against `allow_pickle: bool`
+        np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
         return buf.getvalue()
 
     @classmethod

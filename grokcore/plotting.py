@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import matplotlib
 
@@ -17,20 +18,34 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import ListedColormap
 from matplotlib.lines import Line2D
 
 from grokcore.history import History
 
+if TYPE_CHECKING:
+    from matplotlib.typing import ColorType  # matplotlib >= 3.8
+
 DPI = 110
 MAX_GRID = 300  # points on a group's common step grid; enough for smooth lines
-COLORS = plt.get_cmap("tab10").colors
-BOX_STYLE = {
+RGB = tuple[float, float, float]
+
+
+def _tab10() -> tuple[RGB, ...]:
+    cmap = plt.get_cmap("tab10")
+    assert isinstance(cmap, ListedColormap)
+    # ten RGB tuples; the stub types `colors` as any array-like or colour
+    return cast("tuple[RGB, ...]", cmap.colors)
+
+
+COLORS = _tab10()
+BOX_STYLE: dict[str, Any] = {  # keyword arguments of Axes.boxplot
     "medianprops": {"color": "0.2"},
     **{f"{part}props": {"color": "0.55"} for part in ("box", "whisker", "cap")},
 }
 
 
-def _color(i: int) -> tuple[float, float, float]:
+def _color(i: int) -> RGB:
     return COLORS[i % len(COLORS)]
 
 
@@ -152,21 +167,26 @@ def plot_loglog_fit(
     intercept). The CI band and the reference line pass through the fitted line at the
     mean log x, so they show slopes only, not a second intercept.
     """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     cens = np.asarray(censored, dtype=bool)
-    ok = (x > 0) & (y > 0)
+    ok = (xa > 0) & (ya > 0)
     fig, ax = plt.subplots(figsize=(5.6, 4.2))
-    ax.scatter(x[ok & ~cens], y[ok & ~cens], s=22, color=_color(0), label="observed", zorder=3)
+    ax.scatter(xa[ok & ~cens], ya[ok & ~cens], s=22, color=_color(0), label="observed", zorder=3)
     if np.any(ok & cens):
-        hollow = {"marker": "^", "facecolors": "none", "edgecolors": _color(3), "zorder": 3}
-        ax.scatter(x[ok & cens], y[ok & cens], s=36, label="censored (≥)", **hollow)
+        hollow: dict[str, Any] = {
+            "marker": "^",
+            "facecolors": "none",
+            "edgecolors": _color(3),
+            "zorder": 3,
+        }
+        ax.scatter(xa[ok & cens], ya[ok & cens], s=36, label="censored (≥)", **hollow)
     if np.any(ok):
         lb = np.log(base)
-        lx = np.log(x[ok]) / lb
+        lx = np.log(xa[ok]) / lb
         pad = 0.05 * max(np.ptp(lx), 1e-9)
         xs = np.linspace(lx.min() - pad, lx.max() + pad, 50)
         cx = float(lx.mean())
-        cy = float(np.mean(np.log(y[ok]) / lb)) if intercept is None else intercept + slope * cx
+        cy = float(np.mean(np.log(ya[ok]) / lb)) if intercept is None else intercept + slope * cx
 
         def line(k: float) -> np.ndarray:
             return cy + k * (xs - cx)
@@ -256,7 +276,9 @@ def plot_traces(
         bad = band is not None and np.any(y >= band[1]) and y[-1] < band[0]
         n_bad += bool(bad)
         n_drawn += 1
-        style = {"color": "tab:red", "alpha": 0.9, "zorder": 3} if bad else {"alpha": 0.45}
+        style: dict[str, Any] = (
+            {"color": "tab:red", "alpha": 0.9, "zorder": 3} if bad else {"alpha": 0.45}
+        )
         ax.plot(x, y, lw=0.8, **{"color": _color(0), **style})
     extra = [Line2D([], [], color=_color(0), lw=1, label=f"runs ({n_drawn})")]
     if band is not None:
@@ -352,14 +374,16 @@ def plot_lu(
     in grey (the flatter U). Non-finite losses (diverged runs) are left out.
     """
     fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    # (label, alphas, train loss, test loss, test colour, train colour)
+    sets: list[tuple[str, Sequence[float], Sequence[float], Sequence[float], ColorType, ColorType]]
     sets = [(labels[0], alphas, train_loss, test_loss, _color(0), _color(1))]
     if control is not None:
         sets.append((labels[1], *control, "0.45", "0.65"))
     positive = True
-    for name, a, tr, te, c_test, c_train in sets:
-        a = np.asarray(a, float)
-        for y, color, ls, what in ((tr, c_train, "--", "train"), (te, c_test, "-", "test")):
-            y = np.asarray(y, float)
+    for name, a_in, tr, te, c_test, c_train in sets:
+        a = np.asarray(a_in, float)
+        for y_in, color, ls, what in ((tr, c_train, "--", "train"), (te, c_test, "-", "test")):
+            y = np.asarray(y_in, float)
             ok = np.isfinite(y) & (a > 0)
             if not ok.any():
                 continue

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from filelock import FileLock
 
 from grokcore.cache import CacheWriteWarning, RunCache
 from grokcore.config import MnistTask, ModularTask, RunConfig, TeacherStudentTask, Transformer
@@ -262,15 +263,16 @@ def run(
     if not use_cache or cache is None or not cache.writable:
         if cache is not None:  # read-only: read what is there, train the rest unstored
             found.update(_load(cache, by_key))
-        missing = [c for k, c in by_key.items() if k not in found]
-        _train(plan(missing, device, max_members), device, progress, keep)
+        todo = [c for k, c in by_key.items() if k not in found]
+        _train(plan(todo, device, max_members), device, progress, keep)
         return [found[c.key()] for c in configs]
 
     found.update(_load(cache, by_key))
     missing = [k for k in by_key if k not in found]
     chunks = plan([by_key[k] for k in missing], device, max_members)  # refuse before locking
     # Lock what we can and train it; keys locked by another worker are waited for afterwards.
-    theirs, locks = [], {}
+    theirs: list[str] = []
+    locks: dict[str, FileLock] = {}
     for key in missing:
         lock = cache.try_lock(key)
         if lock is None:

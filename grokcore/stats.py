@@ -42,6 +42,10 @@ __all__ = [
 
 _NAN_CI = (math.nan, math.nan)
 
+# Samples: a sequence or a 1-D array (every function converts with np.asarray).
+Floats = Sequence[float] | np.ndarray
+Bools = Sequence[bool] | np.ndarray
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -156,7 +160,7 @@ def judge(
 # -- input checks ---------------------------------------------------------------
 
 
-def _vector(name: str, x: Sequence[float] | np.ndarray, min_n: int = 1) -> np.ndarray:
+def _vector(name: str, x: Floats, min_n: int = 1) -> np.ndarray:
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 1 or arr.size < min_n:
         raise ValueError(f"{name} must be 1-D with at least {min_n} points, got shape {arr.shape}")
@@ -165,9 +169,7 @@ def _vector(name: str, x: Sequence[float] | np.ndarray, min_n: int = 1) -> np.nd
     return arr
 
 
-def _pair(
-    x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, min_n: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _pair(x: Floats, y: Floats, min_n: int) -> tuple[np.ndarray, np.ndarray]:
     xa, ya = _vector("x", x, min_n), _vector("y", y, min_n)
     if xa.size != ya.size:
         raise ValueError(f"x has {xa.size} points but y has {ya.size}")
@@ -184,7 +186,7 @@ def _percentile_ci(samples: np.ndarray, level: float) -> tuple[float, float]:
 # -- regression and correlation -------------------------------------------------
 
 
-def loglog_slope(x: Sequence[float], y: Sequence[float], level: float = 0.95) -> Estimate:
+def loglog_slope(x: Floats, y: Floats, level: float = 0.95) -> Estimate:
     """OLS slope of log y on log x, with a t-distribution CI (n − 2 dof)."""
     xa, ya = _pair(x, y, min_n=3)
     if np.any(xa <= 0) or np.any(ya <= 0):
@@ -211,7 +213,7 @@ def _rowwise_spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def spearman(
-    x: Sequence[float], y: Sequence[float], level: float = 0.95, n_boot: int = 5000, seed: int = 0
+    x: Floats, y: Floats, level: float = 0.95, n_boot: int = 5000, seed: int = 0
 ) -> Estimate:
     """Spearman ρ with a percentile bootstrap CI over (x, y) pairs."""
     xa, ya = _pair(x, y, min_n=3)
@@ -240,8 +242,8 @@ def _boot(a: np.ndarray, stat: Stat, n_boot: int, rng: np.random.Generator) -> n
 
 
 def _bootstrap_two(
-    a: Sequence[float],
-    b: Sequence[float],
+    a: Floats,
+    b: Floats,
     stat: Stat,
     n_boot: int,
     level: float,
@@ -263,8 +265,8 @@ def _bootstrap_two(
 
 
 def bootstrap_ratio(
-    a: Sequence[float],
-    b: Sequence[float],
+    a: Floats,
+    b: Floats,
     stat: Stat = np.median,
     n_boot: int = 10_000,
     level: float = 0.95,
@@ -276,8 +278,8 @@ def bootstrap_ratio(
 
 
 def bootstrap_diff(
-    a: Sequence[float],
-    b: Sequence[float],
+    a: Floats,
+    b: Floats,
     stat: Stat = np.median,
     n_boot: int = 10_000,
     level: float = 0.95,
@@ -289,7 +291,7 @@ def bootstrap_diff(
 
 
 def bootstrap_stat(
-    a: Sequence[float],
+    a: Floats,
     stat: Stat = np.median,
     n_boot: int = 10_000,
     level: float = 0.95,
@@ -327,7 +329,7 @@ def clopper_pearson_upper(k: int, n: int, level: float = 0.95) -> float:
     return 1.0 if k == n else float(st.beta.ppf(level, k + 1, n - k))
 
 
-def share(successes: Sequence[bool], level: float = 0.95) -> Estimate:
+def share(successes: Bools, level: float = 0.95) -> Estimate:
     """Share of True with its Clopper-Pearson CI."""
     arr = np.asarray(successes, dtype=bool)
     return clopper_pearson(int(arr.sum()), int(arr.size), level)
@@ -363,9 +365,7 @@ def _fit_logistic(z: np.ndarray, y: np.ndarray, w: np.ndarray, ridge: float) -> 
     return float(res.x[0]), float(res.x[1])
 
 
-def logistic_fit(
-    x: Sequence[float], success: Sequence[bool], ridge: float = 1e-2
-) -> tuple[float, float]:
+def logistic_fit(x: Floats, success: Bools, ridge: float = 1e-2) -> tuple[float, float]:
     """(midpoint, slope) of the logistic fit P(success) = sigmoid(slope · (x − midpoint)).
 
     The same fit `logistic_midpoint` makes (standardized x, ridge on the slope), in x's units,
@@ -387,8 +387,8 @@ def logistic_fit(
 
 
 def logistic_midpoint(
-    x: Sequence[float],
-    success: Sequence[bool],
+    x: Floats,
+    success: Bools,
     level: float = 0.95,
     n_boot: int = 1000,
     seed: int = 0,

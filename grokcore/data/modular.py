@@ -47,8 +47,8 @@ def _inverse(y: np.ndarray, p: int) -> np.ndarray:
 def modular_table(task: ModularTask) -> tuple[torch.Tensor, torch.Tensor]:
     """All pairs (x, y) of the table as an (N, 2) int64 tensor, and the answers (N,)."""
     p = task.p
-    x, y = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
-    x, y = x.ravel().astype(np.int64), y.ravel().astype(np.int64)
+    gx, gy = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    x, y = gx.ravel().astype(np.int64), gy.ravel().astype(np.int64)
     if task.op == "x/y":  # the mixed op keeps y = 0 (it takes the x - y branch)
         keep = y != 0
         x, y = x[keep], y[keep]

@@ -159,6 +159,7 @@ class TransformerNet(nn.Module):
         if self.learned_pos:
             self.pos.copy_(randn(self.n_ctx, d, fan=d))  # W_pos, :183
         for block in self.blocks:
+            assert isinstance(block, Block)  # an nn.ModuleList yields plain Modules to mypy
             w_k, w_q, w_v = (randn(d, d, fan=d) for _ in range(3))  # :212-214, K first
             block.qkv.weight.copy_(torch.cat([w_q, w_k, w_v]))
             block.attn_out.weight.copy_(randn(d, d, fan=d))  # W_O, :215

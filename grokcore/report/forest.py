@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -119,7 +119,7 @@ def _draw(records: Sequence[ClaimRecord]) -> plt.Figure:
     return fig
 
 
-def _fill(fig: plt.Figure, axes: Sequence[Axes], records: Sequence[ClaimRecord]) -> None:
+def _fill(fig: plt.Figure, axes: Iterable[Axes], records: Sequence[ClaimRecord]) -> None:
     for ax, r in zip(axes, records, strict=True):
         verdict = Verdict(r.verdict)
         ax.set_yticks([])

@@ -166,8 +166,8 @@ def _cells(cfg: RunConfig) -> dict[str, Cell]:
         note = notes.pop(name, None)
         cells[name] = (ours, note.paper, note.why) if note else (ours, ours, "")
     for name, note in notes.items():
-        ours = _resolve(cfg, name)  # the value we ran, not the note's copy of it
-        cells[name] = (note.ours if ours is None else ours, note.paper, note.why)
+        ran = _resolve(cfg, name)  # the value we ran, not the note's copy of it
+        cells[name] = (note.ours if ran is None else ran, note.paper, note.why)
     return cells
 
 

@@ -8,6 +8,9 @@ the model constructors, the loss functions and the batch order.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
+
 import numpy as np
 import torch
 
@@ -21,6 +24,11 @@ from grokcore.train.objective import (
     per_sample_correct,
     per_sample_loss,
 )
+
+
+def _sum(terms: Iterable[torch.Tensor]) -> torch.Tensor:
+    """`sum(terms)`, the same left-to-right additions, without builtin sum's `int` start."""
+    return functools.reduce(torch.add, terms)
 
 
 def _optimizer(cfg: RunConfig, params) -> torch.optim.Optimizer:
@@ -40,13 +48,19 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
     with torch.no_grad():
         for p in params:
             p.mul_(cfg.init_scale)
-    target = torch.sqrt(sum(p.detach().pow(2).sum() for p in params))
+    target = torch.sqrt(_sum(p.detach().pow(2).sum() for p in params))
     opt = _optimizer(cfg, params)
 
+    # the model's own input/target form (Power: teacher-forced rhs tokens) and embedding noise,
+    # where the model defines them
+    inputs = getattr(model, "inputs", None)
+    targets = getattr(model, "targets", None)
+    noise_shape = getattr(model, "noise_shape", None)
+
     def prepare(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # the model's own input/target form (Power: teacher-forced rhs tokens), in the run dtype
-        x = model.inputs(x, y) if hasattr(model, "inputs") else x
-        y = model.targets(y) if hasattr(model, "targets") else y
+        # the model's own input/target form, in the run dtype
+        x = inputs(x, y) if inputs is not None else x
+        y = targets(y) if targets is not None else y
         x = x.to(cfg.torch_dtype) if x.is_floating_point() else x
         y = y.to(cfg.torch_dtype) if y.is_floating_point() else y
         return x.to(device), y.to(device)
@@ -64,9 +78,9 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
                 o = model(x).unsqueeze(0)
                 out[f"{split}_loss"] = float(per_sample_loss(o, y, data, cfg.loss).mean())
                 out[f"{split}_acc"] = float(per_sample_correct(o, y, data).float().mean())
-            out["norm"] = float(torch.sqrt(sum(p.pow(2).sum() for p in params)))
+            out["norm"] = float(torch.sqrt(_sum(p.pow(2).sum() for p in params)))
             for g, names in groups.items():
-                out[f"group/{g}"] = float(torch.sqrt(sum(named[n].pow(2).sum() for n in names)))
+                out[f"group/{g}"] = float(torch.sqrt(_sum(named[n].pow(2).sum() for n in names)))
         model.train()
         return out
 
@@ -84,7 +98,7 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
         else:
             idx = sampler.next().to(device)
             x, y = xtr[idx], ytr[idx]
-        shape = model.noise_shape(len(y)) if hasattr(model, "noise_shape") else None
+        shape = noise_shape(len(y)) if noise_shape is not None else None
         noise = None
         if shape is not None:
             noise = torch.randn(shape, generator=noise_gen).to(device, cfg.torch_dtype)
@@ -101,11 +115,12 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
                     p.mul_(1 - lr * wd)
             else:
                 for p in params:
+                    assert p.grad is not None  # every parameter is in the loss
                     p.grad.add_(p, alpha=wd)
         opt.step()
         if cfg.constrain_norm:
             with torch.no_grad():
-                scale = target / torch.sqrt(sum(p.pow(2).sum() for p in params))
+                scale = target / torch.sqrt(_sum(p.pow(2).sum() for p in params))
                 for p in params:
                     p.mul_(scale)
         batch_loss[step - 1] = loss.item()

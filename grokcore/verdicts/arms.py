@@ -65,7 +65,7 @@ def delay_ratio(
     r_delay = np.array([d for _, _, d in rows[rname]], float)
     r_fit = np.array([a.step for a, _, _ in rows[rname]], float)
     t_delay = np.array([d for _, _, d in rows[tname]], float)
-    checks = []
+    checks: list[Check] = []
     r_general = sum(not b.censored for _, b, _ in rows[rname])
     ratio_d = float(np.median(r_delay) / max(np.median(r_fit), 1))
     groks = ratio_d > min_reference_delay and 2 * r_general > len(rows[rname])

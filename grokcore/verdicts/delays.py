@@ -11,6 +11,7 @@ out near 0.9 test accuracy, so 0.95 would censor every run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +63,11 @@ def delay_contrast(
     (test ≥ `tau_test`) in budget.
     """
     gname, sname = names
-    runs, delays, cens, gaps, unfit = [], {}, {}, {}, {}
+    runs: list[dict[str, Any]] = []
+    delays: dict[str, list[int]] = {}
+    gaps: dict[str, list[float]] = {}
+    cens: dict[str, int] = {}
+    unfit: dict[str, int] = {}
     for arm, hs in ((gname, grok), (sname, standard)):
         delays[arm], gaps[arm] = [], []
         cens[arm] = unfit[arm] = 0
@@ -156,7 +161,7 @@ def data_speedup(
     `runs` and in the check's detail. Positive control: at ≥ `min_sizes` sizes, ≥ `need` of
     the runs generalize in budget, so that a trend in t_test is measured and not only censoring.
     """
-    runs = []
+    runs: list[dict[str, Any]] = []
     for n, h in zip(sizes, histories, strict=True):
         a, b = timings(h, tau_train, tau)
         runs.append(

@@ -9,6 +9,7 @@ rows are the control, and they enter the verdict: "small D" is part of the claim
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -86,7 +87,7 @@ def _delay_ratio(num: list[dict], den: list[dict], region: Region, name: str, na
     b = np.maximum(np.array([r["delay"] for r in den], float), 1)  # D = 0: "no delay", 1 step
     est = stats.bootstrap_ratio(a, b)
     check = stats.judge(est, region, name, f"{est.method}, n={len(a)}+{len(b)}")
-    kind = "above" if region.kind == "above" else "below"
+    kind: Literal["above", "below"] = "above" if region.kind == "above" else "below"
     n_cens = sum(r["test_censored"] for r in num), sum(r["test_censored"] for r in den)
     return censored_ratio(check, *n_cens, kind, names)
 

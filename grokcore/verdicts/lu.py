@@ -104,8 +104,8 @@ def _l_check(land: _Landscape, flat_tol: float, seed: int) -> Check:
     """Train loss over α ≥ 1 is non-increasing (Spearman ρ CI below 0) or flat near zero."""
     big = land.alphas >= 1 - 1e-9
     idx = np.flatnonzero(big)
-    xs = np.concatenate([np.full(land.train[i].size, land.alphas[i]) for i in idx] or [[]])
-    ys = np.concatenate([land.train[i] for i in idx] or [[]])
+    xs = np.concatenate([np.full(land.train[i].size, land.alphas[i]) for i in idx] or [np.empty(0)])
+    ys = np.concatenate([land.train[i] for i in idx] or [np.empty(0)])
     name = "Spearman ρ(reduced train loss, α) over α ≥ 1"
     region = f"CI below 0, or flat: rise ≤ {flat_tol:g} × the U's minimum test loss"
     if big.sum() < 2 or xs.size < 3:

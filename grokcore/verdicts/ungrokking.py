@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from grokcore import metrics, stats
 from grokcore.history import History
@@ -35,7 +36,8 @@ def no_ungrokking(
     spikes (arn §4.3's slingshots) nothing ever knocked a run out of its generalizing
     state, so "it never un-grokked" has no power.
     """
-    runs, k, n, spikes = [], 0, 0, 0
+    runs: list[dict[str, Any]] = []
+    k, n, spikes = 0, 0, 0
     for label, h in zip(labels, histories, strict=True):
         u = metrics.ungrokking(h, high, low)
         long_enough = u.reached and h.budget >= multiple * max(u.first_high or 1, 1)
