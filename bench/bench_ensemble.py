@@ -32,8 +32,10 @@ from grokcore.config import (
     MnistTask,
     ModularTask,
     Optimizer,
+    Recurrent,
     RunConfig,
     TeacherStudentTask,
+    Transformer,
     eval_schedule,
 )
 from grokcore.data import build_data
@@ -73,7 +75,27 @@ WORKLOADS: dict[str, tuple[dict, int]] = {
         ),
         200,
     ),
+    # paper-scale workloads, for GPU runners (issue 7); on a CPU they take minutes a step count
+    "nanda": (  # omnigrok §5 / Nanda et al.: 1-layer transformer, p=113, frac 0.3, full batch
+        dict(
+            task=ModularTask(op="x+y", p=113, train_frac=0.3),
+            model=Transformer(),
+            optim=Optimizer(lr=1e-3, betas=(0.9, 0.98), weight_decay=1.0),
+        ),
+        100,
+    ),
+    "lstm-batch32": (  # rnn-poster's code: LSTM 128/128, p=97, 50% split, batch 32, α=5
+        dict(
+            task=ModularTask(op="x+y", p=97, train_frac=0.5),
+            model=Recurrent("lstm", 128, 128),
+            optim=Optimizer(lr=1e-3, weight_decay=0.02),
+            batch_size=32,
+            init_scale=5.0,
+        ),
+        200,
+    ),
 }
+PAPER_SCALE = ("nanda", "lstm-batch32")  # run by default only on CUDA
 
 
 def configs(workload: str, k: int, steps: int, fast_eval: bool = True) -> list[RunConfig]:
@@ -83,12 +105,18 @@ def configs(workload: str, k: int, steps: int, fast_eval: bool = True) -> list[R
 
 
 def flops_per_step(cfg: RunConfig) -> float:
-    """Matmul FLOPs of one model-step: 3 (fwd+bwd) · Σ_Linear 2·n·in·out; embeddings free."""
+    """Matmul FLOPs of one model-step: 3 (fwd+bwd) · Σ_Linear 2·n·in·out, times the tokens each
+    Linear sees in a sequence model (attention scores and embeddings left out)."""
     data = build_data(cfg.task, cfg.split_seed)
     n = cfg.batch_size or len(data.y_train)
     model = build_model(cfg.model, data.n_in, data.n_out, cfg.seed)
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    return 3.0 * sum(2 * n * m.in_features * m.out_features for m in linears)
+    tokens = 1
+    if isinstance(cfg.model, Transformer):
+        tokens = 3 if cfg.model.tokens == "nanda" else 6
+    elif isinstance(cfg.model, Recurrent):
+        tokens = 4  # the cell runs once per token (the output layer once: a small overcount)
+    return 3.0 * tokens * sum(2 * n * m.in_features * m.out_features for m in linears)
 
 
 def timed(fn: Callable[[], object], device: torch.device) -> float:
@@ -226,6 +254,12 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--quick", action="store_true", help="K in {1, 8}, a quarter of the steps")
     ap.add_argument("--out", type=Path, help="JSON path (default bench/results/ensemble-HOST.json)")
+    ap.add_argument(
+        "--workloads",
+        nargs="+",
+        choices=sorted(WORKLOADS),
+        help="default: all on CUDA; on CPU all but the paper-scale ones (nanda, lstm-batch32)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
@@ -246,7 +280,9 @@ def main() -> None:
         f"{'GFLOP/s':>9}{'% peak':>8}"
     )
     rows, overheads = [], []
-    for w, (_, default_steps) in WORKLOADS.items():
+    chosen = args.workloads or [w for w in WORKLOADS if dev.type == "cuda" or w not in PAPER_SCALE]
+    for w in chosen:
+        default_steps = WORKLOADS[w][1]
         steps = args.steps or (default_steps // 4 if args.quick else default_steps)
         for k in ks:
             r = bench_case(w, k, steps, args.repeats, dev)
