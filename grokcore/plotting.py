@@ -534,3 +534,48 @@ def plot_critical_fraction(
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, frameon=False, loc="center right")
     return _save(fig, path)
+
+
+def plot_shares(table: Sequence[dict], path: str | Path, title: str = "", ylabel: str = "") -> Path:
+    """Per row (an operation, an arm): share of seeds generalizing, with its CI and bound.
+
+    `table` rows hold "label", "generalized", "n", "share" and "share_ci" (lo, hi), and
+    optionally the claim's "bound" with its "side" ("at_least" / "at_most"), drawn as a dashed
+    tick over the bar (`verdicts.op_table` makes them). Rows expected not to generalize
+    (side "at_most", e.g. arn's hard operations) are grey and hatched.
+    """
+    x = np.arange(len(table))
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(table) + 2.5), 3.8))
+    share = np.array([r["share"] for r in table], float)
+    lo = np.array([r["share_ci"][0] for r in table], float)
+    hi = np.array([r["share_ci"][1] for r in table], float)
+    low_side = [r.get("side") == "at_most" for r in table]
+    colors: list[ColorType] = ["0.6" if low else _color(0) for low in low_side]
+    bars = ax.bar(x, share, color=colors, alpha=0.85)
+    ax.errorbar(x, share, yerr=[share - lo, hi - share], fmt="none", ecolor="0.2", capsize=3)
+    for xi, bar, r, low in zip(x, bars, table, low_side, strict=True):
+        if low:
+            bar.set_hatch("//")
+        ax.annotate(
+            f"{r['generalized']}/{r['n']}", (xi, 0.01), ha="center", va="bottom", fontsize=7
+        )
+        if r.get("bound") is not None:
+            ax.hlines(r["bound"], xi - 0.42, xi + 0.42, colors=_color(3), linestyles="--", lw=1.2)
+    keys = [
+        Line2D([], [], color=_color(0), lw=6, alpha=0.85, label="should generalize"),
+        Line2D([], [], color="0.6", lw=6, alpha=0.85, label="should not (hatched)"),
+        Line2D([], [], color=_color(3), ls="--", lw=1.2, label="claim bound (≥ or ≤)"),
+    ]
+    shown = keys if any(low_side) else keys[::2]
+    ax.legend(handles=shown, fontsize=7, frameon=False, loc="upper center", ncol=len(shown))
+    ax.set_xticks(x, [str(r["label"]) for r in table], fontsize=7, rotation=30, ha="right")
+    for tick, low in zip(ax.get_xticklabels(), low_side, strict=True):
+        if low:  # the rows expected not to generalize, named in grey italics
+            tick.set_color("0.4")
+            tick.set_fontstyle("italic")
+    ax.set_ylim(0, 1.2)
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.set_ylabel(ylabel or "share of seeds generalizing (95% CP CI)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+    return _save(fig, path)

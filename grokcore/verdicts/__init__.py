@@ -13,7 +13,9 @@ positive control is the first entry of the judgement's `control` checks.
 
 from grokcore.verdicts.arms import delay_ratio, switch_arms
 from grokcore.verdicts.critical import critical_fraction
+from grokcore.verdicts.decay import decay_halving, decay_necessary
 from grokcore.verdicts.delays import data_speedup, delay_contrast
+from grokcore.verdicts.fraction import fraction_speedup
 from grokcore.verdicts.grid import condition_table, init_decay_grid
 from grokcore.verdicts.judgement import (
     Judgement,
@@ -26,15 +28,21 @@ from grokcore.verdicts.judgement import (
 from grokcore.verdicts.lu import lu_curves, reduced_losses
 from grokcore.verdicts.norms import norm_rise_fall
 from grokcore.verdicts.scaling import inverse_scaling
+from grokcore.verdicts.shares import HARD_OPS, delay_dominates, op_shares, op_table
 from grokcore.verdicts.ungrokking import min_runs_for_bound, no_ungrokking
 
 __all__ = [
+    "HARD_OPS",
     "Judgement",
     "condition_table",
     "critical_fraction",
     "data_speedup",
+    "decay_halving",
+    "decay_necessary",
     "delay_contrast",
+    "delay_dominates",
     "delay_ratio",
+    "fraction_speedup",
     "init_decay_grid",
     "inverse_scaling",
     "judge_checks",
@@ -43,6 +51,8 @@ __all__ = [
     "min_runs_for_bound",
     "no_ungrokking",
     "norm_rise_fall",
+    "op_shares",
+    "op_table",
     "positive_control",
     "reduced_losses",
     "share_generalizing",

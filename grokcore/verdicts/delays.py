@@ -146,13 +146,17 @@ def delay_contrast(
 
 
 def data_speedup(
-    sizes: Sequence[int],
+    sizes: Sequence[float],
     histories: Sequence[History],
     tau: float = 0.85,
     tau_train: float = 0.99,
     need: float = 0.5,
     min_sizes: int = 2,
     seed: int = 0,
+    x_name: str = "n_train",
+    x_label: str = "N",
+    x_plural: str = "sizes",
+    paper_value: str | None = None,
 ) -> Judgement:
     """OG-DATA: Spearman ρ(N, t_test) with a pair-bootstrap CI below 0.
 
@@ -160,13 +164,17 @@ def data_speedup(
     budget for all runs that keeps its rank above every generalized run) and is reported in
     `runs` and in the check's detail. Positive control: at ≥ `min_sizes` sizes, ≥ `need` of
     the runs generalize in budget, so that a trend in t_test is measured and not only censoring.
+
+    The amount of data need not be a count: `x_name` (the key in `runs`), `x_label` (in the
+    check's name) and `x_plural` (in the positive control) name another axis, e.g. the train
+    fraction of `verdicts.fraction_speedup`. Integral values are stored as int, others as float.
     """
     runs: list[dict[str, Any]] = []
     for n, h in zip(sizes, histories, strict=True):
         a, b = timings(h, tau_train, tau)
         runs.append(
             {
-                "n_train": int(n),
+                x_name: int(n) if float(n).is_integer() else float(n),
                 "seed": h.config.get("seed"),
                 "t_train": a.step,
                 "t_test": b.step,
@@ -176,17 +184,17 @@ def data_speedup(
             }
         )
     good = []
-    for n in sorted({r["n_train"] for r in runs}):
-        rs = [r for r in runs if r["n_train"] == n]
+    for n in sorted({r[x_name] for r in runs}):
+        rs = [r for r in runs if r[x_name] == n]
         if sum(not r["test_censored"] for r in rs) >= need * len(rs):
             good.append(n)
     positive = Check(
-        "positive control: sizes at which the runs generalize",
+        f"positive control: {x_plural} at which the runs generalize",
         float(len(good)),
         None,
-        f"≥ {min_sizes} sizes with ≥ {need:.0%} of runs reaching test accuracy ≥ {tau}",
+        f"≥ {min_sizes} {x_plural} with ≥ {need:.0%} of runs reaching test accuracy ≥ {tau}",
         Verdict.SUPPORTED if len(good) >= min_sizes else Verdict.INCONCLUSIVE,
-        detail=f"{len(good)} sizes ({', '.join(map(str, good)) or 'none'})",
+        detail=f"{len(good)} {x_plural} ({', '.join(map(str, good)) or 'none'})",
     )
     n_cens = sum(r["test_censored"] for r in runs)
     budgets = {r["budget"] for r in runs}
@@ -194,10 +202,11 @@ def data_speedup(
     if len(budgets) > 1:
         detail += f" (budgets differ: {sorted(budgets)}, so censored ranks are approximate)"
     checks, est = [], None
-    if len(runs) >= 3 and len({r["n_train"] for r in runs}) >= 2:
-        est = stats.spearman([r["n_train"] for r in runs], [r["t_test"] for r in runs], seed=seed)
+    if len(runs) >= 3 and len({r[x_name] for r in runs}) >= 2:
+        est = stats.spearman([r[x_name] for r in runs], [r["t_test"] for r in runs], seed=seed)
+        name = f"Spearman ρ({x_label}, t_test)"
         checks.append(
-            stats.judge(est, Region.below(0.0), "Spearman ρ(N, t_test)", f"{est.method}; {detail}")
+            stats.judge(est, Region.below(0.0), name, f"{est.method}; {detail}", paper_value)
         )
     j = judge_checks(
         checks,
@@ -206,7 +215,7 @@ def data_speedup(
         {
             Verdict.SUPPORTED: "time to generalize falls as the training set grows",
             Verdict.REFUTED: "time to generalize does not fall with more training data",
-            Verdict.INCONCLUSIVE: "the trend of t_test with N could not be established",
+            Verdict.INCONCLUSIVE: f"the trend of t_test with {x_label} could not be established",
         },
         positive,
     )
