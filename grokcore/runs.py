@@ -24,7 +24,14 @@ import torch
 from filelock import FileLock
 
 from grokcore.cache import CacheWriteWarning, RunCache
-from grokcore.config import MnistTask, ModularTask, RunConfig, TeacherStudentTask, Transformer
+from grokcore.config import (
+    MnistTask,
+    ModularTask,
+    PairSumTask,
+    RunConfig,
+    TeacherStudentTask,
+    Transformer,
+)
 from grokcore.device import available_memory, default_device, parse_device
 from grokcore.history import History
 from grokcore.train.engine import Ensemble
@@ -129,6 +136,8 @@ def _data_shape(cfg: RunConfig) -> tuple[int, int, int, int, int]:
         return t.p, t.p, n_train, n - n_train, 64 if power else 24  # int64 tokens and labels
     if isinstance(t, TeacherStudentTask):
         return t.d_in, t.d_out, t.n_train, t.n_test, 8 * (t.d_in + t.d_out)
+    if isinstance(t, PairSumTask):  # int64 pairs and sums
+        return t.p, t.n_classes, t.n_train, t.n_pairs - t.n_train, 24
     assert isinstance(t, MnistTask)
     return 784, 10, t.n_train, t.n_test or 10_000, 4 * 785
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import torch
 
-from grokcore.config import MnistTask, ModularTask, Task, TeacherStudentTask
+from grokcore.config import MnistTask, ModularTask, PairSumTask, Task, TeacherStudentTask
 from grokcore.data.modular import modular_table, split_indices
+from grokcore.data.toy import pair_split, pair_table
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,7 +74,20 @@ def build_data(task: Task, seed: int) -> TaskData:
         return TaskData(
             s.x_train, s.y_train, s.x_test, s.y_test, "classification", 784, 10, source=s.source
         )
+    if isinstance(task, PairSumTask):
+        x, y = pair_table(task.p)
+        tr, te = pair_split(task, seed)
+        return TaskData(
+            x[tr],
+            y[tr],
+            x[te],
+            y[te],
+            "classification",
+            task.p,  # digits 0..p-1 index the embeddings E_i
+            task.n_classes,  # sums 0..2p-2 (App D), one logit each
+            source=f"i+j, i<=j<{task.p}",
+        )
     raise TypeError(f"unknown task config {type(task).__name__}")
 
 
-__all__ = ["TaskData", "build_data", "modular_table", "split_indices"]
+__all__ = ["TaskData", "build_data", "modular_table", "pair_split", "pair_table", "split_indices"]

@@ -5,9 +5,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from grokcore.config import MLP, EmbedMLP, Model, OneHotMLP, Recurrent, Transformer
+from grokcore.config import (
+    MLP,
+    EmbedMLP,
+    Model,
+    OneHotMLP,
+    Recurrent,
+    RepresentationToy,
+    Transformer,
+)
 from grokcore.models.mlp import OneHotNet, TokenMLP, VectorMLP
 from grokcore.models.recurrent import RecurrentNet
+from grokcore.models.toy import RepresentationToyNet
 from grokcore.models.transformer import TransformerNet
 
 
@@ -31,6 +40,8 @@ def build_model(cfg: Model, n_in: int, n_out: int, seed: int) -> nn.Module:
             return TransformerNet(cfg, n_in, n_out)
         if isinstance(cfg, Recurrent):
             return RecurrentNet(cfg, n_in, n_out)
+        if isinstance(cfg, RepresentationToy):
+            return RepresentationToyNet(cfg, n_in, n_out)
     raise TypeError(f"unknown model config {type(cfg).__name__}")
 
 
