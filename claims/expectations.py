@@ -38,6 +38,23 @@ EXPECTED: dict[tuple[str, str], Expectation] = {
         "regularization (the pilot saw it too), and with three seeds a share that is not zero "
         "cannot be bounded below 0.2; the other checks of the grid hold",
     ),
+    ("AR-OPS", "quick"): Expectation(
+        INCONCLUSIVE,
+        "on the quick tier's CPU stand-in x²+y² generalizes later than the other operations, "
+        "and only some of its seeds reach 95% within the budget, so with three seeds its "
+        "share cannot be placed against 0.8; every other operation behaves as claimed",
+    ),
+    ("LS-DIV", "quick"): Expectation(
+        INCONCLUSIVE,
+        "the quick tier's embedding MLP does not generalize x ÷ y from 30% of a small table "
+        "within its CPU budget, so the positive control fails; the paper tier uses "
+        "openai/grok's transformer at p = 97",
+    ),
+    ("LS-WD2", "quick"): Expectation(
+        INCONCLUSIVE,
+        "the same 30/70 x ÷ y runs as LS-DIV: at the quick tier the γ = 1 arm never groks, so "
+        "there is no delay to halve and the positive control fails",
+    ),
     ("AR-NOUNGROK", "quick"): Expectation(
         INCONCLUSIVE,
         "the quick tier trains full batch, where training loss has no spikes after the fit: "
