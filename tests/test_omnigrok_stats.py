@@ -5,8 +5,6 @@ when nothing generalizes. Seeds are fixed and appear in the test ids for replay.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -22,44 +20,13 @@ from grokcore.verdicts import (
     lu_curves,
     norm_rise_fall,
 )
+from tests.synthetic import (
+    assert_png,
+    assert_positive_control_failed,
+    synthetic,
+)
 
-STEPS = np.unique(np.r_[0, np.round(np.geomspace(1, 20_000, 150))]).astype(np.int64)
 ALPHAS = np.round(10 ** np.linspace(-1, 1, 11), 4)
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def _rise(t: float | None) -> np.ndarray:
-    s = np.maximum(STEPS, 1).astype(float)
-    if t is None:
-        return np.zeros_like(s)
-    return 1 / (1 + np.exp(-12 * (np.log(s) - np.log(t))))
-
-
-def synthetic(
-    t_train: float | None,
-    t_test: float | None,
-    budget: int = 20_000,
-    seed: int = 0,
-    test_max: float = 1.0,
-    norm_rise: float = 0.0,
-    norm_fall: float = 0.0,
-) -> History:
-    """Sigmoid train/test accuracy rising at t_train / t_test (None: never), as in
-    test_claim_controls, with test accuracy topping out at `test_max` and a weight norm that
-    starts at 1, rises by `norm_rise` as the run fits and ends `norm_fall` below 1 once it
-    generalizes (norm_fall = −norm_rise: the norm never comes down)."""
-    tr, te = _rise(t_train), test_max * _rise(t_test)
-    norm = 1 + norm_rise * tr - (norm_rise + norm_fall) * _rise(t_test)
-    return History(
-        steps=STEPS,
-        train_loss=1 - tr,
-        train_acc=tr,
-        test_loss=1 - te,
-        test_acc=te,
-        norm=norm,
-        budget=budget,
-        config={"seed": seed},
-    )
 
 
 def landscape_run(train: float, test: float, seed: int, fit_below: float = 0.01) -> History:
@@ -99,17 +66,6 @@ def u_shape(a):  # minimum 0.05 at α = 1, 0.35 at α = 0.1 and α = 10
 
 def flat_u(a):  # the large-N landscape: barely rises
     return 0.05 + 0.01 * np.log10(a) ** 2
-
-
-def assert_png(path: Path) -> None:
-    assert path.exists() and path.stat().st_size > 5_000
-    assert path.read_bytes()[:8] == PNG_MAGIC
-
-
-def assert_positive_control_failed(j) -> None:
-    assert j.verdict is Verdict.INCONCLUSIVE
-    assert j.reason.startswith("positive control failed")
-    assert j.control[0].name.startswith("positive control")
 
 
 # -- OG-LU ---------------------------------------------------------------------------------------

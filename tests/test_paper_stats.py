@@ -7,7 +7,6 @@ Seeds are fixed and appear in the test ids for replay."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,43 +24,11 @@ from grokcore.verdicts import (
     op_shares,
     op_table,
 )
-
-STEPS = np.unique(np.r_[0, np.round(np.geomspace(1, 20_000, 150))]).astype(np.int64)
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def _rise(t: float | None) -> np.ndarray:
-    s = np.maximum(STEPS, 1).astype(float)
-    if t is None:
-        return np.zeros_like(s)
-    return 1 / (1 + np.exp(-12 * (np.log(s) - np.log(t))))
-
-
-def synthetic(
-    t_train: float | None,
-    t_test: float | None,
-    budget: int = 20_000,
-    seed: int = 0,
-    test_max: float = 1.0,
-    norm_rise: float = 0.0,
-    norm_fall: float = 0.0,
-) -> History:
-    """Sigmoid train/test accuracy rising at t_train / t_test (None: never), as in
-    test_omnigrok_stats, with test accuracy topping out at `test_max` and a weight norm that
-    starts at 1, rises by `norm_rise` as the run fits and ends `norm_fall` below 1 once it
-    generalizes."""
-    tr, te = _rise(t_train), test_max * _rise(t_test)
-    norm = 1 + norm_rise * tr - (norm_rise + norm_fall) * _rise(t_test)
-    return History(
-        steps=STEPS,
-        train_loss=1 - tr,
-        train_acc=tr,
-        test_loss=1 - te,
-        test_acc=te,
-        norm=norm,
-        budget=budget,
-        config={"seed": seed},
-    )
+from tests.synthetic import (
+    assert_png,
+    assert_positive_control_failed,
+    synthetic,
+)
 
 
 def arm(t_train, t_test, n=6, rng_seed=0, noise=0.1, **kw) -> list[History]:
@@ -72,17 +39,6 @@ def arm(t_train, t_test, n=6, rng_seed=0, noise=0.1, **kw) -> list[History]:
         return None if t is None else t * rng.lognormal(0, noise)
 
     return [synthetic(jitter(t_train), jitter(t_test), seed=s, **kw) for s in range(n)]
-
-
-def assert_png(path: Path) -> None:
-    assert path.exists() and path.stat().st_size > 5_000
-    assert path.read_bytes()[:8] == PNG_MAGIC
-
-
-def assert_positive_control_failed(j) -> None:
-    assert j.verdict is Verdict.INCONCLUSIVE
-    assert j.reason.startswith("positive control failed")
-    assert j.control[0].name.startswith("positive control")
 
 
 # -- LS-DIV --------------------------------------------------------------------------------------

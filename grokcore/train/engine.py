@@ -12,7 +12,6 @@ A member's history equals the single run of its config (tests/test_engine.py).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -365,29 +364,3 @@ class Ensemble:
                 )
             )
         return out
-
-
-class ProgressPrinter:
-    """Prints a one-line status (step, median train/test accuracy, speed) every `every` seconds."""
-
-    def __init__(self, label: str, k: int, every: float = 5.0, stream=None):
-        import sys
-
-        self.label, self.k, self.every = label, k, every
-        self.stream = stream or sys.stderr
-        self.t0 = self.last = time.perf_counter()
-
-    def __call__(self, step: int, steps: int, rec: dict[str, np.ndarray]) -> None:
-        now = time.perf_counter()
-        if now - self.last < self.every and step < steps:
-            return
-        self.last = now
-        rate = step * self.k / max(now - self.t0, 1e-9)
-        print(
-            f"[grokcore] {self.label} K={self.k} step {step}/{steps} "
-            f"train_acc {np.median(rec['train_acc']):.3f} "
-            f"test_acc {np.median(rec['test_acc']):.3f} "
-            f"({rate:,.0f} model-steps/s)",
-            file=self.stream,
-            flush=True,
-        )
