@@ -92,7 +92,34 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="seconds to wait for a run another process is training (default: no limit)",
     )
+    c = sub.add_parser(
+        "cache",
+        help="move a run cache between machines: export, import, merge",
+        description="Finish a tier over several sessions or machines: export the cache where "
+        "it trained, import or merge it where the next session runs. Entries already in the "
+        "destination are never overwritten.",
+    )
+    c.add_argument("action", choices=["export", "import", "merge"])
+    c.add_argument("path", type=Path, help="export: the .tar.gz to write; import: the .tar.gz "
+                   "to read; merge: the cache directory to merge from")  # fmt: skip
+    c.add_argument("--cache", type=Path, default=None, help="this cache dir ($GROKCORE_CACHE)")
     return p
+
+
+def cmd_cache(a: argparse.Namespace) -> int:
+    from grokcore import cache_tools
+
+    cache = RunCache(a.cache if a.cache is not None else default_cache_dir())
+    if a.action == "export":
+        n = cache_tools.export(cache, a.path)
+        print(f"grokcore: exported {n} run(s) from {cache.root} to {a.path}")
+        return 0
+    if a.action == "import":
+        report = cache_tools.import_archive(a.path, cache)
+    else:
+        report = cache_tools.merge(a.path, cache)
+    print(f"grokcore: {a.action} into {cache.root}: {report.summary()}")
+    return 0
 
 
 def _task(a: argparse.Namespace, frac: float) -> Task:
@@ -257,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args: argparse.Namespace) -> int:
     before = dataclasses.replace(STATS)
     try:
+        if args.command == "cache":
+            return cmd_cache(args)
         return cmd_train(args)
     except KeyboardInterrupt:
         print(_interrupted(args, before), file=sys.stderr)
