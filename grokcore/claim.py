@@ -122,6 +122,14 @@ class ClaimContext:
         threshold, an arm left out); the configs' own are in the settings table, from the
         notes `grokcore.setups` attached to them.
         """
+        lowered = sorted({c.precision for cs in self.arms.values() for c in cs} - {"fp32"})
+        stated = any("precision" in n.name for cs in self.arms.values() for c in cs
+                     for n in c.notes) or any("precision" in d for d in deviations)  # fmt: skip
+        if lowered and not stated:
+            raise ValueError(
+                f"{self.claim_id} trains at precision {', '.join(lowered)} without stating it: "
+                "a lower precision must be a deviation (a setup note or `deviations`)"
+            )
         record = ClaimRecord(
             **claim_meta(self.item),
             scale=self.scale,

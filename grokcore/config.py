@@ -441,6 +441,9 @@ class RunConfig:
     seed: initialization and batch order; data_seed: the split / dataset (default: seed).
     eval_points: number of log-spaced evaluation steps; eval_every: extra regular grid
         (default steps // 50).
+    precision: "fp32" (default), "tf32" (TF32 tensor-core matmuls on CUDA; no effect on a CPU)
+        or "bf16" (bfloat16 autocast of the forward pass; parameters and optimizer stay in
+        `dtype`). A claim may use a lower precision only where it states it as a deviation.
     dtype: "float32" or "float64" for parameters, optimizer state and vector inputs
         (the Omnigrok notebooks set float64; openai/grok trains in float32).
     """
@@ -458,6 +461,7 @@ class RunConfig:
     eval_points: int = 80
     eval_every: int | None = None
     dtype: Literal["float32", "float64"] = "float32"
+    precision: Literal["fp32", "tf32", "bf16"] = "fp32"
     # Where this config departs from its paper, with why (set by `grokcore.setups`): shown
     # in the report, but no part of the run, so outside equality, the key and `to_dict`.
     notes: tuple[Setting, ...] = field(
@@ -483,6 +487,10 @@ class RunConfig:
             _fail(self, "loss", self.loss, "choose 'ce' or 'mse'")
         if self.dtype not in ("float32", "float64"):
             _fail(self, "dtype", self.dtype, "choose 'float32' or 'float64'")
+        if self.precision not in ("fp32", "tf32", "bf16"):
+            _fail(self, "precision", self.precision, "choose 'fp32', 'tf32' or 'bf16'")
+        if self.precision != "fp32" and self.dtype != "float32":
+            _fail(self, "precision", self.precision, f"lowers float32 only, not {self.dtype}")
         if isinstance(self.task, TeacherStudentTask) and self.loss != "mse":
             _fail(self, "loss", self.loss, "teacher-student regression needs 'mse'")
         if not _real(self, "init_scale") > 0:
@@ -567,6 +575,7 @@ class RunConfig:
             o.warmup_steps,
             self.steps,
             self.dtype,
+            self.precision,
             self.batch_size,
             self.loss,
             self.eval_points,

@@ -299,3 +299,59 @@ def test_auto_workers_follow_the_gpu_count(monkeypatch):
     assert pytest_xdist_auto_num_workers(None) == 8  # type: ignore[arg-type]
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
     assert pytest_xdist_auto_num_workers(None) is None  # xdist's default: one per core
+
+
+# -- precision ---------------------------------------------------------------------------
+
+
+def test_precision_is_part_of_the_key_and_checked():
+    cfg = setups.modular(seed=0)
+    bf16 = cfg.replace(precision="bf16")
+    assert cfg.key() != bf16.key() and cfg.ensemble_key() != bf16.ensemble_key()
+    with pytest.raises(ValueError, match=r"RunConfig\.precision='fp16'"):
+        cfg.replace(precision="fp16")
+    with pytest.raises(ValueError, match="lowers float32 only"):
+        cfg.replace(precision="bf16", dtype="float64")
+
+
+def test_tf32_is_fp32_on_a_cpu_and_bf16_trains_at_lower_precision():
+    base = RunConfig(ModularTask("x+y", 11, 0.6), EmbedMLP(d_embed=8, width=32),
+                     Optimizer(lr=1e-2, weight_decay=0.5), steps=30, eval_points=5)  # fmt: skip
+    (fp32,) = Ensemble([base]).train()
+    (tf32,) = Ensemble([base.replace(precision="tf32")]).train()
+    (bf16,) = Ensemble([base.replace(precision="bf16")]).train()
+    np.testing.assert_array_equal(fp32.batch_loss, tf32.batch_loss)  # TF32 is a CUDA mode
+    assert not np.array_equal(fp32.batch_loss, bf16.batch_loss)
+    np.testing.assert_allclose(fp32.batch_loss[:5], bf16.batch_loss[:5], rtol=0.05)
+
+
+LOWER_PRECISION_CLAIM = """
+import pytest
+
+from grokcore.config import EmbedMLP, ModularTask, RunConfig
+from grokcore.verdicts import Judgement
+
+
+@pytest.mark.claim("T-BF16", title="unstated bf16", paper="fake", section="§1")
+def test_bf16(claim):
+    cfg = RunConfig(ModularTask("x+y", 5, 0.6), EmbedMLP(d_embed=4, width=8), steps=3,
+                    precision="bf16")
+    claim.run({"arm": [cfg]})
+    claim.finish(Judgement("SUPPORTED", "fine", []), statement="x")
+"""
+
+
+def test_a_lower_precision_must_be_stated(pytester, monkeypatch):
+    import grokcore.plugin  # noqa: F401
+    from grokcore.record import Verdict
+    from grokcore.report import load_results_json
+
+    monkeypatch.delenv("GROKCORE_SESSION", raising=False)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]\n')
+    pytester.makepyfile(test_claims=LOWER_PRECISION_CLAIM)
+    report = pytester.path / "out" / "index.html"
+    pytester.runpytest("-p", "no:cacheprovider", "--report", str(report),
+                       "--run-cache", str(pytester.path / "cache"))  # fmt: skip
+    (rec,) = load_results_json(report.with_name("results.json"))[0]
+    assert rec.verdict is Verdict.ERROR and "without stating it" in rec.traceback

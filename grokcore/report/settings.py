@@ -141,6 +141,7 @@ def flatten(cfg: RunConfig) -> dict[str, str]:
         "constrain_norm": value_text(cfg.constrain_norm),
         "loss": _LOSSES.get(cfg.loss, cfg.loss),
         "dtype": cfg.dtype,
+        "precision": cfg.precision,
     }
 
 

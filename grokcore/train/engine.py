@@ -11,8 +11,9 @@ A member's history equals the single run of its config (tests/test_engine.py).
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -66,6 +67,20 @@ def _pad(t: torch.Tensor, n: int) -> torch.Tensor:
     if len(t) == n:
         return t
     return torch.cat([t, t[:1].expand(n - len(t), *t.shape[1:])])
+
+
+@contextlib.contextmanager
+def _precision(precision: str, device: torch.device) -> Iterator[None]:
+    """TF32 matmuls for the duration of one ensemble's training, restored afterwards."""
+    if precision != "tf32" or device.type != "cuda":
+        yield
+        return
+    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
 
 
 class Ensemble:
@@ -308,15 +323,23 @@ class Ensemble:
         noise_gens = None
         if getattr(self.base, "noise_shape", lambda b: None)(1) is not None:
             noise_gens = [noise_generator(c.seed) for c in self.configs]
+        self.base.train()
+        with _precision(cfg.precision, self.device):
+            return self._train_loop(schedule, samplers, noise_gens, progress)
+
+    def _train_loop(self, schedule, samplers, noise_gens, progress) -> list[History]:
+        cfg, steps = self.cfg, self.cfg.steps
         batch_loss = torch.zeros(steps, self.k, device=self.device)
         records: list[dict[str, np.ndarray]] = [self.evaluate()]
         state: dict[str, torch.Tensor] = {}
         next_eval = 1
-        self.base.train()
+        bf16 = cfg.precision == "bf16"
         for step in range(1, steps + 1):
             x, y, mask, batched = self._batch(samplers)
             flat = self.flat.requires_grad_(True)
-            out = self.forward(flat, x, batched, self._noise(noise_gens, y.shape[-1]))
+            with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
+                out = self.forward(flat, x, batched, self._noise(noise_gens, y.shape[-1]))
+            out = out.to(self.dtype)  # the loss, its gradient and the update in `dtype`
             loss = masked_mean(per_sample_loss(out, y, self.task_data, cfg.loss), mask)
             (g,) = torch.autograd.grad(loss.sum(), flat)
             self.flat = flat.detach()
