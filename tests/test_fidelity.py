@@ -262,20 +262,27 @@ def test_short(claim):
 """
 
 
-def test_budget_below_lu_time_is_reported_not_run(pytester, monkeypatch):
+def run_claim_file(pytester, monkeypatch, body: str):
+    """Run one claim module in an inner pytest session; its outcome and its single record."""
     import grokcore.plugin  # noqa: F401  (loaded once: the inner session reuses it)
-    from grokcore.record import Verdict
     from grokcore.report import load_results_json
 
     monkeypatch.delenv("GROKCORE_SESSION", raising=False)
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]\n')
-    pytester.makepyfile(test_claims=SHORT_BUDGET_CLAIM)
+    pytester.makepyfile(test_claims=body)
     report = pytester.path / "out" / "index.html"
-    result = pytester.runpytest("-p", "no:cacheprovider", "--report", str(report))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--report", str(report),
+                                "--run-cache", str(pytester.path / "cache"))  # fmt: skip
+    (rec,) = load_results_json(report.with_name("results.json"))[0]
+    return result, rec
+
+
+def test_budget_below_lu_time_is_reported_not_run(pytester, monkeypatch):
+    from grokcore.record import Verdict
+
+    result, rec = run_claim_file(pytester, monkeypatch, SHORT_BUDGET_CLAIM)
     result.assert_outcomes(skipped=1)
-    records, _ = load_results_json(report.with_name("results.json"))
-    (rec,) = records
     assert rec.verdict is Verdict.NOT_RUN
     assert "LU time" in rec.reason and "30,000" in rec.reason and "165,944" in rec.reason
 
@@ -342,16 +349,7 @@ def test_bf16(claim):
 
 
 def test_a_lower_precision_must_be_stated(pytester, monkeypatch):
-    import grokcore.plugin  # noqa: F401
     from grokcore.record import Verdict
-    from grokcore.report import load_results_json
 
-    monkeypatch.delenv("GROKCORE_SESSION", raising=False)
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]\n')
-    pytester.makepyfile(test_claims=LOWER_PRECISION_CLAIM)
-    report = pytester.path / "out" / "index.html"
-    pytester.runpytest("-p", "no:cacheprovider", "--report", str(report),
-                       "--run-cache", str(pytester.path / "cache"))  # fmt: skip
-    (rec,) = load_results_json(report.with_name("results.json"))[0]
+    _, rec = run_claim_file(pytester, monkeypatch, LOWER_PRECISION_CLAIM)
     assert rec.verdict is Verdict.ERROR and "without stating it" in rec.traceback
