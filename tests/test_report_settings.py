@@ -44,7 +44,7 @@ def test_quick_vs_full_arms():
     assert rows_named(rows, "optim.weight_decay") == [Setting("optim.weight_decay", "1", "1")]
     names = [r.name for r in rows]
     assert "seed" not in names and "data_seed" not in names
-    assert names[:2] == ["task", "task"] and names[-2:] == ["dtype", "dtype"]
+    assert names[:2] == ["task", "task"] and names[-3:] == ["dtype", "dtype", "precision"]
     assert all(not r.deviates and r.why == "" for r in rows)  # no notes: we follow the paper
 
 
