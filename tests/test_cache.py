@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -61,14 +60,6 @@ def assert_same(a: History, b: History) -> None:
         np.testing.assert_array_equal(a.group_norms[name], b.group_norms[name], err_msg=name)
     assert a.budget == b.budget
     assert a.config == b.config
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

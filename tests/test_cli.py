@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from grokcore.cache import RunCache
 from grokcore.cli import main
@@ -28,14 +27,6 @@ ROW_KEYS = {
     "final_train_acc",
     "final_test_acc",
 }
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def train(tmp_path: Path, out: str, *flags: str) -> tuple[int, Path]:

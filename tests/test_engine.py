@@ -38,17 +38,6 @@ from grokcore.train.objective import (
     per_sample_loss,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: intra-op threads only add sync overhead, and on a busy 2-core
-    # machine they make every op 10-100x slower.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 TAUS = (0.1, 0.5, 0.95)
 
 

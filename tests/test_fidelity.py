@@ -30,14 +30,6 @@ from tests.test_engine import assert_identical, assert_same_run
 pytest_plugins = ["pytester"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 # -- the mixed operation (REFERENCES P9) ----------------------------------------------
 
 

@@ -25,17 +25,6 @@ from grokcore.models import build_model, param_groups
 from grokcore.models.transformer import Block
 from grokcore.train import Ensemble
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: intra-op threads only add sync overhead, and on a busy 2-core
-    # machine they make every op 10-100x slower.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 P = 11
 TS = TeacherStudentTask(d_in=5, width=16, d_out=5, n_train=64, n_test=32)
 TINY_TRANSFORMER = dict(d_model=32, n_heads=4, d_mlp=64)

@@ -18,16 +18,6 @@ from torch.func import functional_call, vmap
 from grokcore.config import Transformer
 from grokcore.models import build_model, param_groups
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Small tensors on a shared 2-core machine: intra-op threads only add overhead.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 NANDA_P = 113
 POWER_P = 97
 D = 128

@@ -66,14 +66,6 @@ def tiny(seed: int = 0, steps: int = 20, **kw) -> RunConfig:
     )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture
 def cache(tmp_path: Path) -> RunCache:
     return RunCache(tmp_path / "cache")

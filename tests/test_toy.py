@@ -27,15 +27,6 @@ from grokcore.runs import run
 from tests.test_engine import check_against_reference
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: intra-op threads only add sync overhead on a busy 2-core machine.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _rows(x: torch.Tensor) -> set[tuple[int, ...]]:
     return {tuple(r) for r in x.tolist()}
 
