@@ -66,15 +66,6 @@ class _Sheet:
         return RunConfig(**fields, notes=tuple(self.notes))
 
 
-def notes_of(configs: list[RunConfig]) -> list[Setting]:
-    """The distinct notes of some configs, in order of first appearance."""
-    seen: dict[tuple[str, str, str], Setting] = {}
-    for c in configs:
-        for n in c.notes:
-            seen.setdefault((n.name, n.ours, n.paper), n)
-    return list(seen.values())
-
-
 # -- omnigrok §3: teacher-student ----------------------------------------------------------
 
 
