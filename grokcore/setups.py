@@ -160,6 +160,7 @@ def modular(
     wd_on_at: int | None = None,
     wd_off_at: int | None = None,
     steps: int | None = None,
+    batch_size: int | None = None,
 ) -> RunConfig:
     """Modular arithmetic that groks: Nanda et al. 2023 as used in omnigrok §5 (1-layer
     transformer, p = 113, train fraction 0.3, AdamW lr 1e-3 β = (0.9, 0.98), full batch)."""
@@ -207,6 +208,7 @@ def modular(
         seed=seed,
         init_scale=init_scale,
         constrain_norm=constrain_norm,
+        batch_size=batch_size,  # None: full batch, as Nanda and Omnigrok §5
         eval_points=150,
         dtype=dtype,  # Omnigrok cells 11/18 set float64 as the default dtype (N3)
     )
