@@ -324,7 +324,22 @@ def header(
         "interrupted": bool(stopped),
         "stopped": stopped or None,
         "verdicts": {v.value: sum(r.verdict is v for r in records) for v in Verdict},
+        "precision": precisions(records),
     }
+
+
+def precisions(records: list[ClaimRecord]) -> dict[str, list[str]]:
+    """Each arithmetic precision the claims trained in -> the claims that used it.
+
+    Read from the settings tables, so a claim that lowered its precision (which
+    `ClaimContext.finish` only allows with a stated deviation) shows in the header.
+    """
+    out: dict[str, list[str]] = {}
+    for r in records:
+        for row in r.table:
+            if row.name == "precision" and r.claim_id not in out.get(row.ours, []):
+                out.setdefault(row.ours, []).append(r.claim_id)
+    return out
 
 
 def _git_commit(root: Path) -> str:

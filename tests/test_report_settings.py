@@ -130,3 +130,23 @@ def test_other_setups_describe_themselves():
 )
 def test_value_text(x, want):
     assert value_text(x) == want
+
+
+def test_header_names_the_precision_each_claim_trained_in():
+    from grokcore.record import ClaimRecord, Verdict
+    from grokcore.report.render import display_header
+    from grokcore.session import precisions
+
+    def rec(claim_id: str, *cfgs: RunConfig) -> ClaimRecord:
+        table = settings_table({f"arm {i}": [c] for i, c in enumerate(cfgs)})
+        return ClaimRecord(claim_id, "t", "p", "§", "quick", Verdict.SUPPORTED, table=table)
+
+    fp32, bf16 = modular("quick"), modular("quick", precision="bf16")
+    one = [rec("A", fp32), rec("B", fp32)]
+    assert precisions(one) == {"fp32": ["A", "B"]}
+    assert ("precision", "fp32 (every claim that trained)") in display_header(
+        {"precision": precisions(one)}
+    )
+    mixed = precisions([*one, rec("C", fp32, bf16)])
+    assert mixed == {"fp32": ["A", "B", "C"], "bf16": ["C"]}
+    assert ("precision", "fp32: A, B, C; bf16: C") in display_header({"precision": mixed})

@@ -142,6 +142,18 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 600 else f"{seconds / 60:.0f} min"
 
 
+def _precision_text(used: object) -> str:
+    """{"fp32": [...all...]} -> "fp32 (every claim)"; several -> "fp32: 12 claims; bf16: X"."""
+    if not isinstance(used, dict) or not used:
+        return "—"
+    if len(used) == 1:
+        return f"{next(iter(used))} (every claim that trained)"
+    return "; ".join(
+        f"{p}: {', '.join(ids) if len(ids) <= 3 else f'{len(ids)} claims'}"
+        for p, ids in sorted(used.items(), key=lambda kv: -len(kv[1]))
+    )
+
+
 def display_header(header: dict) -> list[tuple[str, str]]:
     """The header as (label, text) rows; keys without a known label are shown as they are."""
     h, rows = dict(header), []
@@ -170,6 +182,7 @@ def display_header(header: dict) -> list[tuple[str, str]]:
                 f"{h.pop('claims_reported')} / {h.pop('claims_selected')}",
             )
         )
+    take("precision", "precision", _precision_text)
     take("interrupted", "interrupted", lambda b: "yes" if b else "no")
     take("stopped", "stopped because", lambda s: s or "—")
     take(
