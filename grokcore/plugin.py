@@ -18,10 +18,12 @@ import json
 import os
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import torch
 
+from grokcore import progress
 from grokcore.claim import FAILING, RECORD, ClaimContext
 from grokcore.device import configure_threads, describe_device
 from grokcore.record import ClaimRecord, Verdict
@@ -43,6 +45,8 @@ from grokcore.session import (
 COLLECTOR = pytest.StashKey[Collector]()
 REPORT = pytest.StashKey[str]()  # where the report went, or why it could not be written
 T0 = pytest.StashKey[float]()
+WATCHER = pytest.StashKey[progress.Watcher]()  # prints the workers' training progress
+OUTER_PROGRESS = pytest.StashKey[progress.Target]()  # an enclosing session's, restored at exit
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -101,6 +105,18 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[TOKEN_ENV] = uuid.uuid4().hex[:12]
     config.stash[T0] = time.time()
     configure_threads()
+    config.stash[OUTER_PROGRESS] = progress.swap(progress.Target())
+    if hasattr(config, "workerinput"):  # training progress goes to the controller by file
+        progress.configure(progress_dir(config), config.workerinput["workerid"])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if OUTER_PROGRESS in config.stash:
+        progress.swap(config.stash[OUTER_PROGRESS])
+
+
+def progress_dir(config: pytest.Config) -> Path:
+    return config.stash[OPTIONS].records_dir.with_name(".progress")
 
 
 def worker_device(workerid: str, n_gpus: int) -> str | None:
@@ -217,11 +233,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     collector = Collector(config.stash[OPTIONS])
     config.stash[COLLECTOR] = collector
     config.pluginmanager.register(collector, "grokcore-collector")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if config.pluginmanager.has_plugin("dsession") and reporter is not None:  # xdist workers
+        every = float(os.environ.get("GROKCORE_PROGRESS_EVERY", "30"))
+        watcher = progress.Watcher(progress_dir(config), reporter.write_line, every=every)
+        config.stash[WATCHER] = watcher.start()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the report whenever claims were selected: also after a crash or an interrupt."""
     config = session.config
+    if (watcher := config.stash.get(WATCHER, None)) is not None:
+        watcher.stop()
     collector = config.stash.get(COLLECTOR, None)
     if collector is None or config.option.collectonly:  # nothing ran: keep the last report
         return

@@ -23,16 +23,20 @@ import numpy as np
 import torch
 from filelock import FileLock
 
+from grokcore import progress as grokcore_progress
 from grokcore.cache import CacheWriteWarning, RunCache
 from grokcore.config import (
+    ImdbTask,
     MnistTask,
     ModularTask,
     PairSumTask,
+    Qm9Task,
     RunConfig,
     TeacherStudentTask,
     Transformer,
 )
 from grokcore.device import available_memory, default_device, parse_device
+from grokcore.estimate import estimate
 from grokcore.history import History
 from grokcore.train.engine import Ensemble
 
@@ -77,6 +81,9 @@ class EtaPrinter:
         self.last = now
         elapsed = max(now - self.t0, 1e-9)
         left = "done" if step >= steps else f"ETA {_duration(elapsed * (steps - step) / step)}"
+        grokcore_progress.publish(
+            runs=self.k, step=step, total=steps, rate=step * self.k / elapsed, left=left
+        )
         print(
             f"[grokcore] {self.label} K={self.k} step {step}/{steps} "
             f"train_acc {np.nanmedian(rec['train_acc']):.3f} "
@@ -138,6 +145,13 @@ def _data_shape(cfg: RunConfig) -> tuple[int, int, int, int, int]:
         return t.d_in, t.d_out, t.n_train, t.n_test, 8 * (t.d_in + t.d_out)
     if isinstance(t, PairSumTask):  # int64 pairs and sums
         return t.p, t.n_classes, t.n_train, t.n_pairs - t.n_train, 24
+    if isinstance(t, ImdbTask):  # int64 tokens and label
+        return t.vocab + 1, 1, t.n_train, t.n_test, 8 * (t.seq_len + 1)
+    if isinstance(t, Qm9Task):  # packed float32 graphs (grokcore/data/qm9.py) and α
+        from grokcore.data.qm9 import BOND_TYPES, MAX_ATOMS, NODE_FEATURES
+
+        row = 4 * (MAX_ATOMS * (NODE_FEATURES + BOND_TYPES * MAX_ATOMS + 1) + 1)
+        return NODE_FEATURES, 1, t.n_train, t.n_test, row
     assert isinstance(t, MnistTask)
     return 784, 10, t.n_train, t.n_test or 10_000, 4 * 785
 
@@ -201,9 +215,13 @@ def _announce(chunks: list[list[RunConfig]], device: torch.device) -> None:
     need = max(footprint(ch[0]).total(len(ch)) for ch in chunks)
     free = available_memory(device)
     room = f" of {gib(free)} available" if free is not None else ""
+    try:
+        eta = f"; estimated time {_duration(estimate(chunks, device))} (grokcore.estimate)"
+    except Exception as exc:  # an estimate must never be what fails a run
+        eta = f"; no time estimate ({type(exc).__name__}: {exc})"
     print(
         f"[grokcore] training {sum(map(len, chunks))} run(s) in {len(chunks)} ensemble(s) on "
-        f"{device}: the largest needs at least {gib(need)}{room}",
+        f"{device}: the largest needs at least {gib(need)}{room}{eta}",
         file=sys.stderr,
         flush=True,
     )
@@ -221,6 +239,14 @@ def _train(
         _announce(chunks, device)
     for chunk in chunks:
         printer = EtaPrinter(_label(chunk[0]), len(chunk)) if progress else None
+        if progress:
+            try:
+                guess = _duration(estimate([chunk], device))
+            except Exception:  # an estimate must never be what fails a run
+                guess = ""
+            grokcore_progress.publish(
+                phase="start", runs=len(chunk), total=chunk[0].steps, estimate=guess
+            )
         STATS.training = len(chunk)
         histories = Ensemble(chunk, device).train(printer)
         STATS.training = 0
@@ -261,7 +287,10 @@ def run(
     device = parse_device(device) if device is not None else default_device()
     if use_cache and cache is None:
         cache = RunCache()
-    by_key = {c.key(): c for c in configs}
+    by_key: dict[str, RunConfig] = {}
+    for c in configs:  # one key, one run: where any asks to keep its parameters, it keeps them
+        if c.keep_params or c.key() not in by_key:
+            by_key[c.key()] = c
     found: dict[str, History] = {}
 
     def keep(histories: dict[str, History]) -> None:
@@ -287,7 +316,7 @@ def run(
         if lock is None:
             theirs.append(key)
             continue
-        h = cache.load(key, expect=by_key[key])  # finished by another worker meanwhile
+        h = _load_one(cache, key, by_key[key])  # finished by another worker meanwhile
         if h is not None:
             lock.release()
             found[key] = h
@@ -311,7 +340,7 @@ def run(
     for key in theirs:
         lock = cache.wait(key, timeout=lock_timeout)
         try:
-            h = cache.load(key, expect=by_key[key])
+            h = _load_one(cache, key, by_key[key])
             if h is None:  # the other worker died before writing it: train it ourselves
                 _train([[by_key[key]]], device, progress, store)
             else:
@@ -325,8 +354,17 @@ def run(
 def _load(cache: RunCache, by_key: dict[str, RunConfig]) -> dict[str, History]:
     out = {}
     for key, cfg in by_key.items():
-        h = cache.load(key, expect=cfg)
+        h = _load_one(cache, key, cfg)
         if h is not None:
             out[key] = h
     STATS.cached += len(out)
     return out
+
+
+def _load_one(cache: RunCache, key: str, cfg: RunConfig) -> History | None:
+    """The cached run of `cfg`, or None: also when `cfg` keeps parameters and the entry has
+    none (it was trained without `keep_params`; retraining stores them beside the curves)."""
+    h = cache.load(key, expect=cfg)
+    if h is not None and cfg.keep_params and h.final_params is None:
+        return None
+    return h

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
 import torch
 
-from grokcore.config import MnistTask, ModularTask, PairSumTask, Task, TeacherStudentTask
+from grokcore.config import (
+    ImdbTask,
+    MnistTask,
+    ModularTask,
+    PairSumTask,
+    Qm9Task,
+    Task,
+    TeacherStudentTask,
+)
 from grokcore.data.modular import modular_table, split_indices
 from grokcore.data.toy import pair_split, pair_table
 
@@ -37,6 +46,8 @@ class TaskData:
 @functools.lru_cache(maxsize=64)
 def build_data(task: Task, seed: int) -> TaskData:
     """Build (and memoize: members of an ensemble share tensors) the data of `task` for `seed`."""
+    if isinstance(task, MnistTask) and task.augment:  # the engine augments each step's batch:
+        return build_data(dataclasses.replace(task, augment=0.0), seed)  # same images
     if isinstance(task, ModularTask):
         x, y = modular_table(task)
         tr, te = split_indices(len(y), task.train_frac, seed)
@@ -87,6 +98,23 @@ def build_data(task: Task, seed: int) -> TaskData:
             task.n_classes,  # sums 0..2p-2 (App D), one logit each
             source=f"i+j, i<=j<{task.p}",
         )
+    if isinstance(task, ImdbTask):
+        from grokcore.data.imdb import load_imdb
+
+        r = load_imdb(task.n_train, task.n_test, seed, task.data_dir, task.vocab, task.seq_len)
+        # one logit: BCE (omnigrok App A); tokens 0 (padding) .. vocab
+        return TaskData(
+            r.x_train, r.y_train, r.x_test, r.y_test, "classification", task.vocab + 1, 1,
+            source=r.source,
+        )  # fmt: skip
+    if isinstance(task, Qm9Task):
+        from grokcore.data.qm9 import NODE_FEATURES, load_qm9
+
+        q = load_qm9(task.n_train, task.n_test, seed, task.data_dir)
+        return TaskData(
+            q.x_train, q.y_train, q.x_test, q.y_test, "regression", NODE_FEATURES, 1,
+            threshold=task.threshold, source=q.source,
+        )  # fmt: skip
     raise TypeError(f"unknown task config {type(task).__name__}")
 
 

@@ -8,14 +8,18 @@ from torch import nn
 from grokcore.config import (
     MLP,
     EmbedMLP,
+    GraphConv,
     Model,
     OneHotMLP,
     Recurrent,
     RepresentationToy,
+    TextLSTM,
     Transformer,
 )
+from grokcore.models.graph import GraphConvNet
 from grokcore.models.mlp import OneHotNet, TokenMLP, VectorMLP
 from grokcore.models.recurrent import RecurrentNet
+from grokcore.models.text import TextLSTMNet
 from grokcore.models.toy import RepresentationToyNet
 from grokcore.models.transformer import TransformerNet
 
@@ -42,6 +46,10 @@ def build_model(cfg: Model, n_in: int, n_out: int, seed: int) -> nn.Module:
             return RecurrentNet(cfg, n_in, n_out)
         if isinstance(cfg, RepresentationToy):
             return RepresentationToyNet(cfg, n_in, n_out)
+        if isinstance(cfg, TextLSTM):  # n_in: vocabulary + padding token
+            return TextLSTMNet(cfg, n_in, n_out)
+        if isinstance(cfg, GraphConv):  # n_in: node features
+            return GraphConvNet(cfg, n_in, n_out)
     raise TypeError(f"unknown model config {type(cfg).__name__}")
 
 

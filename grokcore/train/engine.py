@@ -19,8 +19,10 @@ import numpy as np
 import torch
 from torch.func import functional_call, vmap
 
-from grokcore.config import RunConfig, eval_schedule
+from grokcore import seeds
+from grokcore.config import MnistTask, RunConfig, eval_schedule
 from grokcore.data import TaskData, build_data
+from grokcore.data.augment import Augmenter
 from grokcore.device import keep_freed_memory
 from grokcore.history import History
 from grokcore.models import build_model, param_groups
@@ -61,6 +63,14 @@ class _Split:
             return self.x[idx], self.y[idx]
         rows = torch.arange(idx.shape[0], device=idx.device)[:, None]
         return self.x[rows, idx], self.y[rows, idx]
+
+
+def _augmenter(configs: Sequence[RunConfig]) -> Augmenter | None:
+    """The per-member MNIST augmentation (li-sakib §4), or None when no member augments."""
+    sigmas = [c.task.augment if isinstance(c.task, MnistTask) else 0.0 for c in configs]
+    if not any(sigmas):
+        return None
+    return Augmenter(sigmas, [seeds.generator(seeds.AUGMENT, c.seed) for c in configs])
 
 
 def _pad(t: torch.Tensor, n: int) -> torch.Tensor:
@@ -323,6 +333,7 @@ class Ensemble:
         noise_gens = None
         if getattr(self.base, "noise_shape", lambda b: None)(1) is not None:
             noise_gens = [noise_generator(c.seed) for c in self.configs]
+        self._augment = _augmenter(self.configs)
         self.base.train()
         with _precision(cfg.precision, self.device):
             return self._train_loop(schedule, samplers, noise_gens, progress)
@@ -336,6 +347,8 @@ class Ensemble:
         bf16 = cfg.precision == "bf16"
         for step in range(1, steps + 1):
             x, y, mask, batched = self._batch(samplers)
+            if self._augment is not None:  # li-sakib §4: each member's batch, its own angles
+                x, batched = self._augment(x if batched else x.expand(self.k, *x.shape)), True
             flat = self.flat.requires_grad_(True)
             with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
                 out = self.forward(flat, x, batched, self._noise(noise_gens, y.shape[-1]))
@@ -384,6 +397,14 @@ class Ensemble:
                     budget=c.steps,
                     config=c.to_dict(),
                     diverged_at=diverged_at,
+                    **self._kept_params(i, c),
                 )
             )
         return out
+
+    def _kept_params(self, i: int, c: RunConfig) -> dict:
+        """Member i's final parameters for `History`, where its config asks to keep them."""
+        if not c.keep_params:
+            return {}
+        shapes = {n: tuple(s) for n, s in zip(self.names, self.shapes, strict=True)}
+        return {"final_params": self.flat[i].detach().cpu().numpy().copy(), "param_shapes": shapes}

@@ -22,6 +22,9 @@ def per_sample_loss(out: torch.Tensor, y: torch.Tensor, data: TaskData, loss: st
     if data.kind == "regression":
         return (out - y).pow(2).mean(-1)
     k, n = out.shape[:2]
+    if loss == "bce":  # one logit per sample, sigmoid + BCE (IMDb: omnigrok App A, REFERENCES I1)
+        target = y.expand(out.shape[:-1]).to(out.dtype)
+        return F.binary_cross_entropy_with_logits(out[..., 0], target, reduction="none")
     if loss == "ce":
         c = out.shape[-1]
         flat = F.cross_entropy(
@@ -38,6 +41,8 @@ def per_sample_correct(out: torch.Tensor, y: torch.Tensor, data: TaskData) -> to
     task's threshold."""
     if data.kind == "regression":
         return (out - y).pow(2).mean(-1) < data.threshold
+    if out.shape[-1] == 1:  # a binary task's single logit: class 1 when it is positive
+        return (out[..., 0] > 0).long() == y
     hit = out.argmax(-1) == y
     return hit.reshape(*hit.shape[:2], -1).all(-1)
 

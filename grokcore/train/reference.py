@@ -14,8 +14,10 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from grokcore.config import RunConfig, eval_schedule
+from grokcore import seeds
+from grokcore.config import MnistTask, RunConfig, eval_schedule
 from grokcore.data import build_data
+from grokcore.data.augment import Augmenter
 from grokcore.history import History
 from grokcore.models import build_model, param_groups
 from grokcore.train.objective import (
@@ -91,6 +93,8 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
     records = [evaluate()]
     batch_loss = np.zeros(cfg.steps, np.float32)
     noise_gen = noise_generator(cfg.seed)
+    sigma = cfg.task.augment if isinstance(cfg.task, MnistTask) else 0.0
+    augment = Augmenter([sigma], [seeds.generator(seeds.AUGMENT, cfg.seed)]) if sigma else None
     model.train()
     for step in range(1, cfg.steps + 1):
         if sampler is None:
@@ -98,6 +102,8 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
         else:
             idx = sampler.next().to(device)
             x, y = xtr[idx], ytr[idx]
+        if augment is not None:  # li-sakib §4: a fresh rotation and blur of every image
+            x = augment(x.unsqueeze(0)).squeeze(0)
         shape = noise_shape(len(y)) if noise_shape is not None else None
         noise = None
         if shape is not None:
