@@ -579,3 +579,248 @@ def plot_shares(table: Sequence[dict], path: str | Path, title: str = "", ylabel
     ax.set_title(title, fontsize=10)
     ax.grid(True, axis="y", alpha=0.3)
     return _save(fig, path)
+
+
+def plot_panels(
+    panels: dict[str, list[History]], path: str | Path, title: str = "", ncols: int = 3
+) -> Path:
+    """A grid of small panels, one per condition (a table's rows), sharing the step and accuracy
+    axes: median train (dashed) and test (solid) accuracy with their spread over seeds."""
+    names = [n for n, hs in panels.items() if hs]
+    if not names:
+        raise ValueError("plot_panels: no panel has runs")
+    cols = min(ncols, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.4 * cols, 2.7 * rows), sharex=True, sharey=True, squeeze=False
+    )
+    for i, name in enumerate(names):
+        ax, hs = axes[i // cols][i % cols], panels[name]
+        grid = _common_grid(hs)
+        _band_plot(ax, grid, hs, "train_acc", _color(i), "--")
+        _band_plot(ax, grid, hs, "test_acc", _color(i), "-")
+        _style(ax, name, "accuracy" if i % cols == 0 else "", acc=True)
+    for j in range(len(names), rows * cols):
+        axes[j // cols][j % cols].set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return _save(fig, path)
+
+
+def plot_sweep_factors(
+    runs: Sequence[dict], titles: dict[str, str], path: str | Path, title: str = ""
+) -> Path:
+    """li-sakib Table 1 drawn: one panel per factor, the delay (epochs, log) of every sweep run
+    against the factor's level (log), the median per level as a line, and runs that never
+    grokked as grey triangles along the top. `titles` maps a factor (a key of the rows) to
+    its panel title, e.g. "batch size: ρ = +0.54 [+0.50, +0.58]"."""
+    if not runs:
+        raise ValueError("plot_sweep_factors: no runs")
+    names = list(titles)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.1 * len(names), 3.0), sharey=True)
+    axes = np.atleast_1d(axes)
+    grok = [r for r in runs if r["grokked"]]
+    d = np.array([max(r["delay_epochs"], 1e-2) for r in grok], float)  # log axis: D ≤ 0 at floor
+    top = float(d.max()) * 3 if d.size else 1.0
+    rng = np.random.default_rng(0)  # horizontal jitter only, so points at one level separate
+    for i, (ax, name) in enumerate(zip(axes, names, strict=True)):
+        x = np.array([r[name] for r in grok], float)
+        jit = lambda n: np.exp(rng.uniform(-0.12, 0.12, n))  # noqa: E731
+        ax.scatter(x * jit(len(x)), d, s=9, alpha=0.5, color=_color(i), lw=0)
+        xs = sorted({r[name] for r in runs})
+        med = [np.median(d[x == v]) if np.any(x == v) else np.nan for v in xs]
+        ax.plot(xs, med, color="0.2", lw=1.4, marker="o", ms=3)
+        xc = np.array([r[name] for r in runs if not r["grokked"]], float)
+        ax.scatter(xc * jit(len(xc)), np.full(len(xc), top), marker="^", s=10, color="0.6")
+        positive = [v for v in xs if v > 0]
+        if positive and min(xs) > 0:
+            ax.set_xscale("log")
+        elif positive:  # a level 0 (no noise): linear near 0, log beyond the smallest level
+            ax.set_xscale("symlog", linthresh=min(positive))
+        ax.set_yscale("log")
+        ax.set_title(titles[name], fontsize=8)
+        ax.set_xlabel(name.replace("_", " "))
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0].set_ylabel("grokking delay (epochs); ▲ never grokked")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+# -- li-sakib figures: a curve with the pre-grokking window marked; comprehension by ratio -------
+
+
+def plot_window_curves(
+    histories: Sequence[History],
+    curve: str,
+    t_train: Sequence[int | None],
+    t_test: Sequence[int | None],
+    path: str | Path,
+    title: str = "",
+    ylabel: str = "",
+    log_y: bool = False,
+) -> Path:
+    """li-sakib Fig 2 / Fig 6: one curve per run (a `History` curve such as "test_loss", or
+    "group/NAME" for a group norm) with its t_train (circle) and t_test (star), over a panel of
+    the median train / validation accuracy. A None timing (censored) is not marked."""
+
+    def values(h: History) -> np.ndarray:
+        if curve.startswith("group/"):
+            return np.asarray(h.group_norms[curve.split("/", 1)[1]], float)
+        return np.asarray(getattr(h, curve), float)
+
+    fig, (ax, ax2) = plt.subplots(
+        2, 1, figsize=(6.4, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
+    for i, h in enumerate(histories):
+        x, idx = _positive_steps(h)
+        y = values(h)[idx]
+        ax.plot(x, y, color=_color(0), lw=0.9, alpha=0.7)
+        for t, marker, color in ((t_train[i], "o", _color(1)), (t_test[i], "*", _color(2))):
+            if t is not None:
+                yt = np.interp(np.log(max(t, 1)), np.log(x), y)
+                ax.scatter([max(t, 1)], [yt], marker=marker, s=40, color=color, zorder=3)
+    if histories:
+        grid = _common_grid(histories)
+        _band_plot(ax2, grid, histories, "train_acc", _color(1), "--", "train")
+        _band_plot(ax2, grid, histories, "test_acc", _color(2), "-", "validation")
+    keys = [
+        Line2D([], [], color=_color(0), lw=1.5, label=f"runs ({len(histories)})"),
+        Line2D([], [], marker="o", ls="", color=_color(1), label="t_train"),
+        Line2D([], [], marker="*", ls="", ms=9, color=_color(2), label="t_test"),
+    ]
+    _style(ax, title, ylabel or curve, xlabel="")
+    if log_y:
+        ax.set_yscale("log")
+    ax.legend(handles=keys, fontsize=8, frameon=False)
+    _style(ax2, "", "accuracy", acc=True)
+    ax2.legend(fontsize=8, frameon=False, loc="upper left")
+    return _save(fig, path)
+
+
+def plot_band(
+    table: Sequence[dict],
+    path: str | Path,
+    fit: Any = None,
+    paper_band: tuple[float, float] | None = (20.0, 800.0),
+    title: str = "",
+) -> Path:
+    """li-sakib Fig 4: share of confusion / comprehension / grokking runs against the train
+    size / batch size ratio (log axis), from `verdicts.band.band_table` rows; the fitted peak
+    of the comprehension share with its CI (`fit`, an Estimate) and the paper's band shaded."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    x = np.array([r["ratio"] for r in table], float)
+    for i, cat in enumerate(("confusion", "comprehension", "grokking")):
+        ax.plot(x, [r[cat] for r in table], marker="o", color=_color(i), lw=1.6, label=cat)
+    for xi, r in zip(x, table, strict=True):
+        ax.annotate(f"n={r['n']}", (xi, 1.03), ha="center", fontsize=6, color="0.4")
+    if paper_band is not None:
+        ax.axvspan(*paper_band, color="0.85", alpha=0.5, lw=0, label="paper's band (20–800)")
+    if fit is not None and np.isfinite(fit.value):
+        ax.axvline(fit.value, color=_color(1), ls="--", lw=1.2, label="fitted peak")
+        if all(np.isfinite(fit.ci)):
+            ax.axvspan(*fit.ci, color=_color(1), alpha=0.12, lw=0, label="its 95% CI")
+    ax.set_xscale("log")
+    ax.set_xlim(min(x.min(), paper_band[0] if paper_band else x.min()) / 1.5,
+                max(x.max(), paper_band[1] if paper_band else x.max()) * 1.5)  # fmt: skip
+    ax.set_ylim(-0.02, 1.1)
+    ax.set_xlabel("train size / batch size")
+    ax.set_ylabel("share of runs")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7, frameon=False, loc="center left")
+    return _save(fig, path)
+
+
+def plot_rqi_ladder(
+    rows: Sequence[dict], path: str | Path, threshold: float, title: str = ""
+) -> Path:
+    """omnigrok Fig 6e's question as runs answer it: per training size, each seed's
+    representation quality (RQI) against the step budget it trained for, with the
+    generalized threshold. `rows` hold "size", "seed", "steps" and "rqi"."""
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
+    sizes = sorted({r["size"] for r in rows})
+    for i, size in enumerate(sizes):
+        for seed in sorted({r["seed"] for r in rows if r["size"] == size}):
+            mine = [r for r in rows if (r["size"], r["seed"]) == (size, seed)]
+            pts = sorted((r["steps"], r["rqi"]) for r in mine)
+            xs, ys = zip(*pts, strict=True)
+            ax.plot(xs, ys, "o-", color=_color(i), alpha=0.6, ms=3, lw=1)
+        ax.plot([], [], "o-", color=_color(i), label=f"{size} pairs")
+    ax.axhline(threshold, color="0.3", ls="--", lw=1, label=f"RQI = {threshold:g}")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.03, 1.05)
+    ax.set_xlabel("training steps")
+    ax.set_ylabel("representation quality (RQI)")
+    ax.legend(fontsize=7, frameon=True, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_loss_slices(slices: dict[str, Any], path: str | Path, title: str = "") -> Path:
+    """li-sakib Fig 5: training-loss contours over a 2-D slice around each named optimum
+    (`landscape.Slice`, one panel each, on one colour scale), the loss range in the title."""
+    names = list(slices)
+    fig, axes = plt.subplots(
+        1, len(names), figsize=(4.4 * len(names) + 1.2, 4.2), squeeze=False, layout="constrained"
+    )
+    lo = min(float(np.min(s.loss)) for s in slices.values())
+    hi = max(float(np.max(s.loss)) for s in slices.values())
+    levels = np.linspace(lo, hi if hi > lo else lo + 1e-9, 21)
+    for ax, name in zip(axes[0], names, strict=True):
+        s = slices[name]
+        cs = ax.contourf(s.a, s.b, s.loss.T, levels=levels, cmap="viridis")
+        ax.contour(s.a, s.b, s.loss.T, levels=levels[::4], colors="w", linewidths=0.5)
+        ax.plot(0, 0, "r*", ms=9)
+        ax.set_title(f"{name}\nloss range {s.range:.3g}", fontsize=9)
+        ax.set_xlabel("direction 1")
+        ax.set_ylabel("direction 2")
+    fig.colorbar(cs, ax=list(axes[0]), shrink=0.85, label="training loss")
+    fig.suptitle(title, fontsize=10)  # constrained layout keeps it clear of the panels
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, format="png")
+    plt.close(fig)
+    return path
+
+
+def plot_spikes(
+    histories: Sequence[History],
+    spikes: Sequence[Sequence[int]],
+    path: str | Path,
+    title: str = "",
+    labels: Sequence[str] | None = None,
+) -> Path:
+    """arn Figs 4.3-4.4: one panel per run, its per-step training loss on a log axis (the
+    maximum over ≤ 2,000 chunks, so spikes survive thinning) with its spikes marked, and test
+    accuracy on a second axis."""
+    n = max(len(histories), 1)
+    fig, axes = plt.subplots(1, n, figsize=(min(3.4 * n, 14), 3.3), squeeze=False)
+    for i, (ax, h) in enumerate(zip(axes[0], histories, strict=False)):
+        loss = np.asarray(h.batch_loss, dtype=float)
+        if loss.size:
+            edges = np.unique(np.linspace(0, loss.size, min(loss.size, 2000) + 1).astype(int))
+            peak = np.maximum.reduceat(np.nan_to_num(loss, nan=np.inf), edges[:-1])
+            ax.plot(edges[:-1] + 1, np.maximum(peak, 1e-12), color=_color(0), lw=0.7)
+        marks = [s for s in spikes[i] if 0 < s <= loss.size]
+        if marks:
+            ax.plot(marks, np.maximum(loss[np.asarray(marks) - 1], 1e-12), "rv", ms=5)
+        ax.set_yscale("log")
+        ylabel = "training loss (per step)" if i == 0 else ""
+        _style(ax, labels[i] if labels else f"run {i}", ylabel)
+        acc = ax.twinx()
+        x, idx = _positive_steps(h)
+        acc.plot(x, np.asarray(h.test_acc, dtype=float)[idx], color=_color(1), lw=1.2)
+        acc.set_ylim(-0.02, 1.02)
+        if i == n - 1:
+            acc.set_ylabel("test accuracy", color=_color(1))
+    handles = [
+        Line2D([], [], color=_color(0), lw=1, label="training loss"),
+        Line2D([], [], color="r", marker="v", ls="", label="spike"),
+        Line2D([], [], color=_color(1), lw=1, label="test accuracy"),
+    ]
+    axes[0][0].legend(handles=handles, fontsize=7, frameon=False, loc="lower left")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)

@@ -6,6 +6,8 @@ so every statistic can be fed the shape a claim describes, its control, or nothi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -60,3 +62,14 @@ def assert_positive_control_failed(j) -> None:
     assert j.verdict is Verdict.INCONCLUSIVE
     assert j.reason.startswith("positive control failed")
     assert j.control[0].name.startswith("positive control")
+
+
+def with_batch_loss(
+    h: History, spikes_at: Sequence[int] = (), floor: float = 1e-6, height: float = 1e-2
+) -> History:
+    """`h` with a per-step training loss: flat at `floor` (the fitted regime), and one step of
+    `height` at each step in `spikes_at` (a slingshot of height/floor ×; 10^4 by default)."""
+    loss = np.full(h.budget, floor, np.float32)
+    for s in spikes_at:
+        loss[int(s) - 1] = height  # batch_loss[i] is step i + 1
+    return replace(h, batch_loss=loss)

@@ -12,6 +12,8 @@ positive control is the first entry of the judgement's `control` checks.
 """
 
 from grokcore.verdicts.arms import delay_ratio, switch_arms
+from grokcore.verdicts.band import comprehension_band
+from grokcore.verdicts.cells import cells_grok
 from grokcore.verdicts.critical import critical_fraction
 from grokcore.verdicts.decay import decay_halving, decay_necessary
 from grokcore.verdicts.delays import data_speedup, delay_contrast
@@ -25,16 +27,27 @@ from grokcore.verdicts.judgement import (
     share_generalizing,
     timings,
 )
+from grokcore.verdicts.landscape import range_ratio
+from grokcore.verdicts.late import delayed_accuracy, late_loss_drop
 from grokcore.verdicts.lu import lu_curves, reduced_losses
 from grokcore.verdicts.norms import norm_rise_fall
+from grokcore.verdicts.pregrok import attn_norm_peak, val_loss_rise
 from grokcore.verdicts.scaling import inverse_scaling
 from grokcore.verdicts.shares import HARD_OPS, delay_dominates, op_shares, op_table
+from grokcore.verdicts.sizes import rqi, size_trend
+from grokcore.verdicts.spikes import slingshot
+from grokcore.verdicts.sweep import correlation_table, sweep_correlations
+from grokcore.verdicts.table import table_row
 from grokcore.verdicts.ungrokking import min_runs_for_bound, no_ungrokking
 
 __all__ = [
     "HARD_OPS",
     "Judgement",
+    "attn_norm_peak",
+    "cells_grok",
+    "comprehension_band",
     "condition_table",
+    "correlation_table",
     "critical_fraction",
     "data_speedup",
     "decay_halving",
@@ -42,10 +55,12 @@ __all__ = [
     "delay_contrast",
     "delay_dominates",
     "delay_ratio",
+    "delayed_accuracy",
     "fraction_speedup",
     "init_decay_grid",
     "inverse_scaling",
     "judge_checks",
+    "late_loss_drop",
     "lu_curves",
     "merge",
     "min_runs_for_bound",
@@ -54,8 +69,15 @@ __all__ = [
     "op_shares",
     "op_table",
     "positive_control",
+    "range_ratio",
     "reduced_losses",
+    "rqi",
     "share_generalizing",
+    "size_trend",
+    "slingshot",
+    "sweep_correlations",
     "switch_arms",
+    "table_row",
     "timings",
+    "val_loss_rise",
 ]

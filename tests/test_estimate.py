@@ -1,0 +1,72 @@
+"""The up-front time estimate: FLOP counts of known models, and the cost model's shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from grokcore import estimate, setups
+from grokcore.config import MLP, RunConfig, TeacherStudentTask
+from grokcore.estimate import Calibration
+
+
+def teacher_student(k: int = 1, steps: int = 1000) -> list[RunConfig]:
+    cfgs = [setups.teacher_student(seed=s, init_scale=2.0, weight_decay=0.03) for s in range(k)]
+    return [c.replace(steps=steps) for c in cfgs]
+
+
+def test_flops_of_the_omnigrok_mlp():
+    cfg = teacher_student()[0]
+    dense = (5 * 100 + 100) + (100 * 100 + 100) + (100 * 5 + 5)  # 5-100-100-5 with biases
+    assert estimate.dense_params(cfg) == dense
+    step, ev = estimate.flops(cfg)
+    n_train, n_test = cfg.task.n_train, cfg.task.n_test
+    assert step == 6 * dense * n_train  # full batch: forward 2, backward 4 FLOPs a weight
+    assert ev == 2 * dense * (n_train + n_test)
+
+
+def test_embedding_tables_cost_nothing():
+    cfg = setups.modular(seed=0, scale="quick")  # embed 32 of p = 31 tokens, then 64-64-31
+    m = cfg.model
+    dense = (2 * m.d_embed * m.width + m.width) + (m.width * m.width + m.width)
+    dense += m.width * cfg.task.p + cfg.task.p
+    assert estimate.dense_params(cfg) == dense
+
+
+def test_nanda_transformer_runs_three_positions():
+    full = setups.modular(seed=0, scale="full")
+    step, _ = estimate.flops(full)
+    n_train = round(0.3 * 113**2)
+    assert step == pytest.approx(6 * estimate.dense_params(full) * n_train * 3, rel=1e-3)
+
+
+def test_time_grows_with_members_and_steps():
+    cal = Calibration(overhead_s=1e-3, flops_per_s=1e9)
+    one, many = teacher_student(1), teacher_student(8)
+    assert estimate.seconds(many, cal) > estimate.seconds(one, cal)
+    longer = teacher_student(1, steps=4000)
+    ratio = estimate.seconds(longer, cal) / estimate.seconds(one, cal)
+    assert 3.5 < ratio < 4.1  # linear in steps, evaluations aside
+    step, _ = estimate.flops(one[0])
+    assert estimate.seconds(one, cal) >= 1000 * (1e-3 + step / 1e9)
+
+
+def test_calibration_measures_this_device():
+    cal = estimate.calibrate("cpu", "float32")
+    assert 0 < cal.overhead_s < 1 and cal.flops_per_s > 1e7
+    assert estimate.calibrate("cpu", "float32") is cal  # once per process
+
+
+def test_run_announces_the_estimate_before_training(tmp_path, capsys):
+    from grokcore.runs import run
+
+    cfg = RunConfig(
+        task=TeacherStudentTask(d_in=2, d_out=2, n_train=8, n_test=8),
+        model=MLP(hidden=(4,), act="tanh"),
+        loss="mse",
+        steps=5,
+        eval_points=2,
+    )
+    run([cfg], use_cache=False, device="cpu", progress=True)
+    err = capsys.readouterr().err
+    first = next(line for line in err.splitlines() if "training 1 run(s)" in line)
+    assert "estimated time" in first
