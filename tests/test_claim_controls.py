@@ -70,6 +70,23 @@ def test_inverse_scaling_rejects_gamma_independent_generalization(seed):
     assert j.checks[0].verdict is Verdict.REFUTED  # slope ≈ 0: CI misses −1
 
 
+def test_delay_slope_is_reported_beside_the_literal_verdict():
+    # D = t_test − t_train ∝ 1/γ exactly, but a large γ-independent fit (t_train = 1,000)
+    # flattens log t_test: the literal statistic misses −1, the reported delay slope hits it
+    rng = np.random.default_rng(0)
+    gammas = np.repeat(np.geomspace(0.03, 1, 5), 3)
+    hs = [synthetic(1000, 1000 + 100 / g * rng.lognormal(0, 0.2)) for g in gammas]
+    j = inverse_scaling(gammas, hs)
+    assert j.verdict is Verdict.REFUTED and j.checks[0].verdict is Verdict.REFUTED
+    [d] = [c for c in j.checks if "slope of log D" in c.name]
+    assert d.name.startswith("reported, not judged")
+    assert abs(d.value + 1) < 0.15  # the delay's exponent, where t_test's reads ≈ −0.4
+    assert j.checks[0].value > -0.6
+    inside = d.ci[0] <= -1 <= d.ci[1]
+    assert d.verdict is (Verdict.SUPPORTED if inside else Verdict.REFUTED)
+    assert j.checks[0] is not d  # the headline (and the forest plot) stays on t_test
+
+
 def test_inverse_scaling_flags_generalizing_control_and_censoring():
     gammas = np.repeat(np.geomspace(0.03, 1, 5), 3)
     hs = [synthetic(60, 100 / g) for g in gammas]
