@@ -211,14 +211,22 @@ def plan(
     return chunks
 
 
-def _announce(chunks: list[list[RunConfig]], device: torch.device) -> None:
+def _estimates(chunks: list[list[RunConfig]], device: torch.device) -> list[float] | str:
+    """Each chunk's estimated seconds (`grokcore.estimate`), or why there is no estimate."""
+    try:
+        return [estimate([ch], device) for ch in chunks]
+    except Exception as exc:  # an estimate must never be what fails a run
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _announce(chunks: list[list[RunConfig]], device: torch.device, times: list[float] | str):
     need = max(footprint(ch[0]).total(len(ch)) for ch in chunks)
     free = available_memory(device)
     room = f" of {gib(free)} available" if free is not None else ""
-    try:
-        eta = f"; estimated time {_duration(estimate(chunks, device))} (grokcore.estimate)"
-    except Exception as exc:  # an estimate must never be what fails a run
-        eta = f"; no time estimate ({type(exc).__name__}: {exc})"
+    if isinstance(times, str):
+        eta = f"; no time estimate ({times})"
+    else:
+        eta = f"; estimated time {_duration(sum(times))} (grokcore.estimate)"
     print(
         f"[grokcore] training {sum(map(len, chunks))} run(s) in {len(chunks)} ensemble(s) on "
         f"{device}: the largest needs at least {gib(need)}{room}{eta}",
@@ -235,15 +243,13 @@ def _train(
 ) -> None:
     """Train chunk after chunk, handing each chunk's histories to `done` when it finishes."""
     STATS.training = 0
+    times = _estimates(chunks, device) if progress and chunks else "not asked"
     if progress and chunks:
-        _announce(chunks, device)
-    for chunk in chunks:
+        _announce(chunks, device, times)
+    for i, chunk in enumerate(chunks):
         printer = EtaPrinter(_label(chunk[0]), len(chunk)) if progress else None
         if progress:
-            try:
-                guess = _duration(estimate([chunk], device))
-            except Exception:  # an estimate must never be what fails a run
-                guess = ""
+            guess = "" if isinstance(times, str) else _duration(times[i])
             grokcore_progress.publish(
                 phase="start", runs=len(chunk), total=chunk[0].steps, estimate=guess
             )

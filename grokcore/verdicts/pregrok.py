@@ -54,8 +54,32 @@ def _positive(rows: list[dict[str, Any]], need: float, ratio: float) -> Any:
     )
 
 
-def _fit(k: int, n: int) -> stats.Estimate | None:
-    return stats.clopper_pearson(k, n) if n else None
+def _judge(
+    rows: list[dict[str, Any]],
+    k: int,
+    n: int,
+    *,
+    what: str,
+    paper_value: str,
+    why: dict[Verdict, str],
+    most: float,
+    need: float,
+    ratio: float,
+) -> Judgement:
+    """The share `k`/`n` of grokking runs that show `what`, against "most", with the
+    positive control that the runs grok; runs without a window are counted and reported."""
+    check = bounded_share(
+        f"grokking seeds whose {what}",
+        k,
+        n,
+        most,
+        "at_least",
+        detail=f"{len(rows) - n} runs that did not grok (D > {ratio:g}·t_train) left out",
+        paper_value=paper_value,
+    )
+    j = judge_checks([check], [], rows, why, _positive(rows, need, ratio))
+    j.fit = stats.clopper_pearson(k, n) if n else None
+    return j
 
 
 def val_loss_rise(
@@ -92,31 +116,22 @@ def val_loss_rise(
             }
             k, n = k + rises, n + 1
         rows.append(row)
-    left = len(rows) - n
-    check = bounded_share(
-        f"grokking seeds whose val loss rises > {min_rise:.0%} above its value at t_train "
-        "before t_test",
+    return _judge(
+        rows,
         k,
         n,
-        most,
-        "at_least",
-        detail=f"{left} runs that did not grok (D > {ratio:g}·t_train) left out",
+        what=f"val loss rises > {min_rise:.0%} above its value at t_train before t_test",
         paper_value="val loss rises in the pre-grokking stage (§3, Fig 2)",
-    )
-    j = judge_checks(
-        [check],
-        [],
-        rows,
-        {
+        why={
             Verdict.SUPPORTED: "the validation loss rises after the fit while validation "
             "accuracy stays low, in most grokking seeds",
             Verdict.REFUTED: "the validation loss does not rise in the pre-grokking stage",
             Verdict.INCONCLUSIVE: "too few grokking seeds to tell",
         },
-        _positive(rows, need, ratio),
+        most=most,
+        need=need,
+        ratio=ratio,
     )
-    j.fit = _fit(k, n)
-    return j
 
 
 def attn_norm_peak(
@@ -159,27 +174,19 @@ def attn_norm_peak(
             row["peak_in_window"] = inside
             k, n = k + inside, n + 1
         rows.append(row)
-    left = len(rows) - n
-    check = bounded_share(
-        f"grokking seeds whose ‖W_QKV‖ ({group}) peaks between t_train and t_test",
+    return _judge(
+        rows,
         k,
         n,
-        most,
-        "at_least",
-        detail=f"{left} runs that did not grok (D > {ratio:g}·t_train) left out",
+        what=f"‖W_QKV‖ ({group}) peaks between t_train and t_test",
         paper_value="the attention norm climbs before grokking and falls after (§3.4, Fig 6)",
-    )
-    j = judge_checks(
-        [check],
-        [],
-        rows,
-        {
+        why={
             Verdict.SUPPORTED: "the attention Q/K/V norm peaks in the pre-grokking stage and "
             "falls as validation accuracy improves, in most grokking seeds",
             Verdict.REFUTED: "the attention Q/K/V norm does not peak in the pre-grokking stage",
             Verdict.INCONCLUSIVE: "too few grokking seeds to tell",
         },
-        _positive(rows, need, ratio),
+        most=most,
+        need=need,
+        ratio=ratio,
     )
-    j.fit = _fit(k, n)
-    return j
