@@ -69,13 +69,6 @@ def _positions(cfg: RunConfig) -> int:
     return 1
 
 
-def _split_sizes(cfg: RunConfig) -> tuple[int, int]:
-    from grokcore.runs import _data_shape
-
-    _, _, n_train, n_test, _ = _data_shape(cfg)
-    return n_train, n_test
-
-
 def dense_params(cfg: RunConfig) -> int:
     """Parameters that multiply every sample (all but embedding tables), without allocating."""
     from grokcore.models import build_model
@@ -94,7 +87,9 @@ def dense_params(cfg: RunConfig) -> int:
 
 def flops(cfg: RunConfig) -> tuple[float, float]:
     """(FLOPs of one training step, FLOPs of one evaluation on both splits) for one member."""
-    n_train, n_test = _split_sizes(cfg)
+    from grokcore.runs import _data_shape
+
+    _, _, n_train, n_test, _ = _data_shape(cfg)
     batch = min(cfg.batch_size or n_train, n_train)
     per_sample = 2.0 * dense_params(cfg) * _positions(cfg)  # a forward pass
     return 3.0 * per_sample * batch, per_sample * (n_train + n_test)

@@ -318,7 +318,7 @@ def sweep_correlations(
             verdict=Verdict.INCONCLUSIVE,
             detail=positive.detail + f"; fewer than {MIN_GROKKED} runs grok",
         )
-    j = judge_checks(
+    return judge_checks(
         checks,
         control,
         runs,
@@ -330,8 +330,6 @@ def sweep_correlations(
         },
         positive,
     )
-    j.runs = runs
-    return j
 
 
 def correlation_table(
