@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -33,6 +35,7 @@ from grokcore.train.objective import (
     per_sample_correct,
     per_sample_loss,
 )
+from grokcore.train.static import StaticStep
 
 Progress = Callable[[int, int, dict[str, np.ndarray]], None]
 EVAL_CHUNK = 1024  # samples per evaluation forward pass: bounds memory, and is faster on CPU
@@ -93,10 +96,36 @@ def _precision(precision: str, device: torch.device) -> Iterator[None]:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
 
 
+StepMode = Literal["auto", "eager", "static", "graph"]
+GRAPH_ENV = "GROKCORE_CUDA_GRAPH"  # "0": train with the eager step on CUDA too
+
+
+def step_mode(asked: StepMode, device: torch.device, augmented: bool) -> str:
+    """How the ensemble takes its steps.
+
+    eager: the host loop (the yardstick, and CPU's default); static: the step of
+    grokcore/train/static.py run eagerly; graph: that step captured once as a CUDA graph
+    and replayed. auto: graph on CUDA (unless $GROKCORE_CUDA_GRAPH is 0, or the batches
+    are augmented, which kornia does on the host's schedule), eager elsewhere.
+    """
+    if asked == "graph" and device.type != "cuda":
+        raise ValueError(f"step='graph' needs a CUDA device, not {device}")
+    if asked != "auto":
+        return asked
+    if device.type != "cuda" or augmented or os.environ.get(GRAPH_ENV, "1") == "0":
+        return "eager"
+    return "graph"
+
+
 class Ensemble:
     """K runs sharing an `ensemble_key` (same architecture, loss, batch size, step budget)."""
 
-    def __init__(self, configs: Sequence[RunConfig], device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        configs: Sequence[RunConfig],
+        device: torch.device | str = "cpu",
+        step: StepMode = "auto",
+    ):
         if not configs:
             raise ValueError("an ensemble needs at least one run config")
         keys = {c.ensemble_key() for c in configs}
@@ -107,6 +136,7 @@ class Ensemble:
             )
         self.configs = list(configs)
         self.device = torch.device(device)
+        self.step_mode = step_mode(step, self.device, _augmenter(self.configs) is not None)
         if self.device.type == "cpu":
             keep_freed_memory()
         self.k = len(configs)
@@ -139,6 +169,7 @@ class Ensemble:
         self.flat = (flat * self.alpha).to(self.device)
         self.target_norm = self.flat.norm(dim=1, keepdim=True)
         self.constrain = col([c.constrain_norm for c in configs]).to(self.device).bool()
+        self._any_constrained = any(c.constrain_norm for c in configs)
         self.lr = col([c.optim.lr for c in configs]).to(self.device)
         self._switch_steps = {
             t for c in configs for t in (c.optim.wd_on_at, c.optim.wd_off_at) if t is not None
@@ -226,20 +257,37 @@ class Ensemble:
         state["keep"] = self._column([1 - x.lr_at(step) * x.decay_at(step) for x in o])
         state["lr"] = self._column([x.lr_at(step) for x in o])
 
-    def _update(self, g: torch.Tensor, step: int, state: dict[str, torch.Tensor]) -> None:
-        """One optimizer step on all members, in place, in torch.optim's order of operations.
+    def _update(self, g: torch.Tensor, step: int, state: dict[str, Any]) -> None:
+        """One optimizer step on all members, in place, with its schedule from the host."""
+        o = self.cfg.optim
+        self._schedule(step, state)
+        if o.name in ("adam", "adamw"):
+            b1, b2 = o.betas
+            state["bc2"] = math.sqrt(1 - b2**step)
+            # per-member step sizes lr/(1 − β1^t), each rounded once from float64 as
+            # torch.optim does
+            if "step_size" not in state or step <= o.warmup_steps + 1 or 1 - b1 ** (step - 1) != 1:
+                state["step_size"] = self._column(
+                    [c.optim.lr_at(step) / (1 - b1**step) for c in self.configs]
+                )
+        self._apply(g, state, state)
+
+    def _apply(
+        self, g: torch.Tensor, sched: dict[str, Any], state: dict[str, torch.Tensor]
+    ) -> None:
+        """The update itself, in torch.optim's order of operations, given step `sched`
+        (γ, keep = 1 − lr·γ, lr, step_size, bc2 = √(1 − β2^t): host numbers or, for the
+        graphed step, device tensors; grokcore/train/static.py).
 
         The (K, P) buffers are allocated once: fresh multi-MB temporaries every step cost
         more than the arithmetic (page faults), see bench/README.md.
         """
         o, flat = self.cfg.optim, self.flat
-        self._schedule(step, state)
-        weight_decay, lr = state["weight_decay"], state["lr"]
         if o.name == "adamw":
-            flat.mul_(state["keep"])  # decoupled decay, before the Adam step (torch.optim.AdamW)
+            flat.mul_(sched["keep"])  # decoupled decay, before the Adam step (torch.optim.AdamW)
         else:
             # L2 penalty through the gradient (torch.optim.Adam / SGD)
-            g.addcmul_(flat, weight_decay)
+            g.addcmul_(flat, sched["weight_decay"])
         if o.name == "sgd":
             if o.momentum:  # torch.optim.SGD: the buffer starts as the first gradient
                 if "buf" in state:
@@ -247,7 +295,7 @@ class Ensemble:
                 else:
                     state["buf"] = g.clone()
                 g = state["buf"]
-            flat.addcmul_(g, lr, value=-1.0)
+            flat.addcmul_(g, sched["lr"], value=-1.0)
             return
         b1, b2 = o.betas
         if "m" not in state:
@@ -255,18 +303,13 @@ class Ensemble:
         m, v, denom = state["m"], state["v"], state["denom"]
         m.lerp_(g, 1 - b1)
         v.mul_(b2).addcmul_(g, g, value=1 - b2)
-        torch.sqrt(v, out=denom).div_(math.sqrt(1 - b2**step)).add_(o.eps)
-        # per-member step sizes lr/(1 − β1^t), each rounded once from float64 as torch.optim
-        # does; g is reused as the scratch buffer (it is not needed again)
-        if "step_size" not in state or step <= o.warmup_steps + 1 or 1 - b1 ** (step - 1) != 1:
-            state["step_size"] = self._column(
-                [c.optim.lr_at(step) / (1 - b1**step) for c in self.configs]
-            )
-        torch.div(m, denom, out=g).mul_(state["step_size"])
+        torch.sqrt(v, out=denom).div_(sched["bc2"]).add_(o.eps)
+        # g is reused as the scratch buffer (it is not needed again)
+        torch.div(m, denom, out=g).mul_(sched["step_size"])
         flat.sub_(g)
 
     def _project(self) -> None:
-        if self.constrain.any():
+        if self._any_constrained:  # decided once: no host sync inside a step
             scale = self.target_norm / self.flat.norm(dim=1, keepdim=True)
             self.flat.mul_(torch.where(self.constrain, scale, torch.ones_like(scale)))
 
@@ -336,7 +379,26 @@ class Ensemble:
         self._augment = _augmenter(self.configs)
         self.base.train()
         with _precision(cfg.precision, self.device):
-            return self._train_loop(schedule, samplers, noise_gens, progress)
+            if self.step_mode == "eager":
+                return self._train_loop(schedule, samplers, noise_gens, progress)
+            return self._train_static(schedule, samplers, noise_gens, progress)
+
+    def _train_static(self, schedule, samplers, noise_gens, progress) -> list[History]:
+        """The loop around `StaticStep`: the step itself makes no host round trip, so a
+        CUDA graph replays it; the host only evaluates on the schedule."""
+        static = StaticStep(self, samplers, noise_gens)
+        take = static.runner(capture=self.step_mode == "graph")
+        records: list[dict[str, np.ndarray]] = [self.evaluate()]
+        next_eval = 1
+        for step in range(1, self.cfg.steps + 1):
+            take(step)
+            if step == schedule[next_eval]:
+                records.append(self.evaluate())
+                next_eval += 1
+                if progress is not None:
+                    progress(step, self.cfg.steps, records[-1])
+        self.flat = self.flat.detach()
+        return self._histories(schedule, records, static.batch_loss.cpu().numpy())
 
     def _train_loop(self, schedule, samplers, noise_gens, progress) -> list[History]:
         cfg, steps = self.cfg, self.cfg.steps

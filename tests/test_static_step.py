@@ -1,0 +1,113 @@
+"""The graph-ready step (grokcore/train/static.py) trains the same runs as the eager loop.
+
+On a CPU the static step runs eagerly: its schedule is computed on the device from a
+step counter, its minibatches and noise come in blocks, and it must still equal the
+reference trainer member by member. On CUDA (the tests marked `cuda` run only where
+a GPU is) the same step is captured as one CUDA graph and replayed.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from grokcore.config import ModularTask, Optimizer, Recurrent, RunConfig, Transformer
+from grokcore.train import Ensemble, train_reference
+from grokcore.train import static as static_mod
+from grokcore.train.engine import step_mode
+from grokcore.train.static import CaptureFailed
+from tests.test_engine import ENSEMBLES, assert_same_run
+
+
+def power_warmup() -> list[RunConfig]:
+    """arn's regime in small: the Power transformer, β2 0.98, a warm-up, minibatches."""
+    opt = Optimizer(lr=3e-3, betas=(0.9, 0.98), weight_decay=0.1, warmup_steps=5)
+    return [
+        RunConfig(ModularTask("x+y", 11, 0.6), Transformer.power(d_model=16, n_heads=2,
+                  d_mlp=32), opt, steps=30, batch_size=16, seed=s, eval_points=10)
+        for s in (0, 1)
+    ]  # fmt: skip
+
+
+def noise_transformer() -> list[RunConfig]:
+    return [
+        RunConfig(ModularTask("x+y", 11, 0.5),
+                  Transformer(d_model=16, n_heads=2, d_mlp=32, embed_noise=0.5),
+                  steps=12, eval_points=6, seed=s)
+        for s in (0, 1)
+    ]  # fmt: skip
+
+
+CASES = {**ENSEMBLES, "power-warmup": power_warmup, "embed-noise": noise_transformer}
+
+
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
+def test_static_member_equals_reference_run(make):
+    cfgs = make()
+    hists = Ensemble(cfgs, step="static").train()
+    for i, (h, c) in enumerate(zip(hists, cfgs, strict=True)):
+        assert_same_run(h, train_reference(c), f"{i} seed={c.seed}")
+
+
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
+def test_static_step_equals_eager_step(make):
+    cfgs = make()
+    eager = Ensemble(cfgs, step="eager").train()
+    static = Ensemble(cfgs, step="static").train()
+    for a, b in zip(eager, static, strict=True):
+        np.testing.assert_allclose(b.batch_loss, a.batch_loss, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(b.norm, a.norm, rtol=1e-5)
+        np.testing.assert_array_equal(b.train_acc, a.train_acc)
+
+
+def test_blocks_refill_mid_run(monkeypatch):
+    """Minibatches and noise drawn a few steps at a time are the eager loop's draws."""
+    monkeypatch.setattr(static_mod, "BLOCK_BYTES", 1)  # one step per block
+    cfgs = [
+        RunConfig(ModularTask("x+y", 11, 0.7), Recurrent("lstm", 8, 16),
+                  Optimizer("adam", lr=2e-2), steps=25, batch_size=16, seed=s, eval_points=5)
+        for s in (0, 1)
+    ]  # fmt: skip
+    for make in (lambda: cfgs, noise_transformer):
+        for a, b in zip(
+            Ensemble(make()).train(), Ensemble(make(), step="static").train(), strict=True
+        ):
+            np.testing.assert_allclose(b.batch_loss, a.batch_loss, rtol=1e-5, atol=1e-7)
+
+
+def test_step_modes():
+    cpu = torch.device("cpu")
+    assert step_mode("auto", cpu, augmented=False) == "eager"
+    assert step_mode("static", cpu, augmented=False) == "static"
+    with pytest.raises(ValueError, match="CUDA"):
+        step_mode("graph", cpu, augmented=False)
+    cuda = torch.device("cuda")
+    assert step_mode("auto", cuda, augmented=False) == "graph"
+    assert step_mode("auto", cuda, augmented=True) == "eager"
+
+
+def test_graph_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("GROKCORE_CUDA_GRAPH", "0")
+    assert step_mode("auto", torch.device("cuda"), augmented=False) == "eager"
+
+
+# -- on a GPU ----------------------------------------------------------------------------
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@cuda
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
+def test_graph_member_equals_reference_run(make):
+    """Captured once and replayed, the step still trains each member as its single run."""
+    cfgs = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureFailed)  # a silent eager fallback would pass
+        hists = Ensemble(cfgs, "cuda", step="graph").train()
+    eager = Ensemble(cfgs, "cuda", step="eager").train()
+    for i, (h, e, c) in enumerate(zip(hists, eager, cfgs, strict=True)):
+        assert_same_run(h, e, f"{i} seed={c.seed} vs eager")
+        assert_same_run(h, train_reference(c, "cuda"), f"{i} seed={c.seed} vs reference")
