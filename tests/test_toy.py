@@ -197,11 +197,16 @@ def test_an_ensemble_member_equals_its_reference_run():
 
 
 def test_more_training_pairs_generalize_where_few_do_not():
-    """Sanity, not the claim: seeds 0-3 at 15 and 45 pairs, 300 steps, η_R = 10·η_D."""
+    """Sanity, not the claim: seeds 0-7 at 15 and 45 pairs, 1,000 steps, η_R = 10·η_D.
+
+    With 4 seeds and 300 steps this depended on the CPU's round-off: on a second machine
+    seed 0 at 45 pairs had not fit its pairs (0.84) and only 1 of 4 generalized. The
+    toy is chaotic in the seed; 8 seeds and 1,000 steps hold on both machines.
+    """
     cfgs = [
-        setups.representation_toy(seed=s, n_train=n, steps=300, lr_ratio=10)
+        setups.representation_toy(seed=s, n_train=n, steps=1000, lr_ratio=10)
         for n in (15, 45)
-        for s in range(4)
+        for s in range(8)
     ]
     hists = run(cfgs, use_cache=False, progress=False)
     final = {n: [float(h.test_acc[-1]) for c, h in zip(cfgs, hists, strict=True)
