@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
 import pytest
+import torch
 
 from grokcore import progress
 from grokcore.cache import RunCache
@@ -28,7 +30,7 @@ from grokcore.history import History
 from grokcore.outcome import Expectation, Outcome, outcome
 from grokcore.record import ClaimRecord, Figure, Verdict
 from grokcore.report.settings import settings_table
-from grokcore.runs import STATS, run
+from grokcore.runs import STATS, RunTooLarge, _duration, _estimates, _load_one, plan, run
 from grokcore.session import Options, claim_meta, write_fallback
 
 RECORD = pytest.StashKey[ClaimRecord]()
@@ -45,6 +47,56 @@ def expectation(item: pytest.Item, scale: str) -> Expectation | None:
             if m.kwargs.get("scale") in (scale, None):
                 return Expectation(verdict, m.kwargs["reason"])
     return None
+
+
+@dataclass
+class TrainLimit:
+    """`--train-limit` for one claim: the most training time its `claim.run` calls may start.
+
+    Each call's missing runs are found as `runs.run` finds them (one per key; a run that
+    keeps its parameters is missing where its entry has none) and their training time is
+    estimated by `grokcore.estimate` on the claim's device. A limit of 0 refuses any
+    missing run; a larger one refuses a call whose estimate, added to what the claim's
+    earlier calls started, is above it. Without an estimate (or where one run cannot fit
+    the device, which `run` then reports), a limit above 0 lets the runs train.
+    """
+
+    limit_s: float
+    started_s: float = 0.0  # the estimated seconds of training this claim has started
+
+    def refusal(
+        self, configs: Sequence[RunConfig], cache: RunCache, device: torch.device
+    ) -> str | None:
+        """Why `configs` may not train (a NOT RUN reason), or None: then count them as started."""
+        by_key: dict[str, RunConfig] = {}
+        for c in configs:
+            if c.keep_params or c.key() not in by_key:
+                by_key[c.key()] = c
+        missing = [c for key, c in by_key.items() if _load_one(cache, key, c) is None]
+        if not missing:
+            return None
+        try:
+            times = _estimates(plan(missing, device, 64), device)
+        except RunTooLarge as exc:
+            times = f"{type(exc).__name__}: {exc}"
+        if isinstance(times, str):
+            if self.limit_s > 0:
+                return None
+            estimated = f"no time estimate: {times}"
+        else:
+            if self.started_s + sum(times) <= self.limit_s:
+                self.started_s += sum(times)
+                return None
+            estimated = f"estimated {_duration(sum(times))} on {device} by grokcore.estimate"
+        what = f"{len(missing)} of {len(by_key)} runs are not in the run cache ({estimated})"
+        rule = "--train-limit 0 judges only cached runs"
+        if self.limit_s > 0:
+            earlier = f" with the {_duration(self.started_s)} started before" * (self.started_s > 0)
+            rule = f"that{earlier} is over --train-limit {self.limit_s / 60:g} min"
+        return (
+            f"not trained in this session: {what}; {rule}. Train them with a larger "
+            "--train-limit, or import a cache (grokcore cache import)"
+        )
 
 
 class ClaimContext:
@@ -64,6 +116,8 @@ class ClaimContext:
         self.figures: list[Figure] = []
         self.trained = self.cached = 0
         self.t0 = time.time()
+        limit = options.train_limit_s
+        self.train_limit = TrainLimit(limit) if limit is not None else None
 
     def seeds(self, default: int) -> list[int]:
         """n seeds from --base-seed (0): n = --seeds if given, else the claim's default."""
@@ -90,6 +144,9 @@ class ClaimContext:
     def _run(self, configs: list[RunConfig], arm: str | None) -> list[History]:
         if arm is not None:
             self.arms.setdefault(arm, []).extend(configs)
+        limit = self.train_limit
+        if limit is not None and (why := limit.refusal(configs, self.cache, self.device)):
+            pytest.skip(why)
         before = (STATS.trained, STATS.cached)
         progress.TARGET.claim = self.claim_id  # names the claim on the controller's progress line
         try:

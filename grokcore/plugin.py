@@ -35,6 +35,7 @@ from grokcore.session import (
     claim_meta,
     dumps,
     header,
+    minutes,
     nonnegative_int,
     positive_float,
     positive_int,
@@ -78,6 +79,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=positive_float,
         default=None,
         help="seconds to wait for a run another process is training (default: no limit)",
+    )
+    g.addoption(
+        "--train-limit",
+        type=minutes,
+        default=None,
+        metavar="MINUTES",
+        help="the most training time (estimated) any one claim may start; a claim whose "
+        "uncached runs would take longer is NOT RUN (0: judge cached runs only; "
+        "default: no limit)",
     )
     g.addoption(
         "--data-dir",

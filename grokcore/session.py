@@ -57,6 +57,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def minutes(text: str) -> float:
+    """argparse type for --train-limit: a finite number of minutes >= 0 (0: train nothing)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < float("inf"):  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"must be a number of minutes >= 0, got {text!r}")
+    return value
+
+
 def _int(text: str) -> int:
     try:
         return int(text)
@@ -78,6 +89,7 @@ class Options:
     data_dir: str | None
     device: torch.device
     lock_timeout: float | None
+    train_limit_s: float | None  # --train-limit in seconds; None: no limit
 
     @property
     def records_dir(self) -> Path:
@@ -144,6 +156,7 @@ def read_options(config: pytest.Config) -> Options:
     if not hasattr(config, "workerinput"):  # the controller writes the report
         _writable_dir(report.parent, f"--report {report}")
     scale, why = _scale(config)
+    limit = config.getoption("--train-limit")
     return Options(
         scale=scale,
         scale_reason=why,
@@ -155,6 +168,7 @@ def read_options(config: pytest.Config) -> Options:
         data_dir=config.getoption("--data-dir"),
         device=device,
         lock_timeout=config.getoption("--lock-timeout"),
+        train_limit_s=None if limit is None else 60.0 * limit,
     )
 
 

@@ -402,6 +402,77 @@ def test_claim_run_trains_then_reads_the_run_cache(project: pytest.Pytester):
     assert not (project.path / ".grokcore").exists()  # --run-cache was used, not the default
 
 
+TRAINS = """
+import torch
+
+torch.set_num_threads(1)
+
+
+@claim("T-TRAIN")
+def test_trains(claim):
+    cfgs = [
+        RunConfig(task=ModularTask("x+y", 7, 0.5), model=EmbedMLP(d_embed=8, width=16, depth=1),
+                  steps=20, eval_points=5, seed=s)
+        for s in claim.seeds(2)
+    ]
+    claim.run(cfgs)
+    finish(claim, Verdict.SUPPORTED, "judged")
+"""
+
+
+def cache_entries(cache: Path) -> list[Path]:
+    return sorted(cache.rglob("*.npz")) if cache.exists() else []
+
+
+def test_train_limit_zero_without_cached_runs_is_not_run(project: pytest.Pytester):
+    write_claims(project, TRAINS)
+    cache = project.path / "cache"
+    result = run_session(project, "--run-cache", str(cache), "--train-limit", "0")
+    result.assert_outcomes(skipped=1)
+    got = results(project)
+    rec = got["T-TRAIN"]
+    assert rec.verdict is Verdict.NOT_RUN
+    assert rec.reason.startswith("not trained in this session: 2 of 2 runs are not in the run")
+    assert "--train-limit 0 judges only cached runs" in rec.reason, rec.reason
+    assert got["header"]["runs_trained"] == 0 and cache_entries(cache) == []
+
+
+def test_train_limit_zero_judges_cached_runs(project: pytest.Pytester):
+    write_claims(project, TRAINS)
+    cache = str(project.path / "cache")
+    run_session(project, "--run-cache", cache).assert_outcomes(passed=1)  # trains and caches
+    result = run_session(project, "--run-cache", cache, "--train-limit", "0")
+    result.assert_outcomes(passed=1)
+    rec = results(project)["T-TRAIN"]
+    assert rec.verdict is Verdict.SUPPORTED and rec.reason == "judged"
+    assert (rec.runs_trained, rec.runs_cached) == (0, 2)
+
+
+@pytest.mark.parametrize(("limit", "trains"), [("0.000001", False), ("1000", True)])
+def test_train_limit_compares_the_estimate(project: pytest.Pytester, limit: str, trains: bool):
+    write_claims(project, TRAINS)
+    cache = project.path / "cache"
+    run_session(project, "--run-cache", str(cache), "--train-limit", limit)
+    rec = results(project)["T-TRAIN"]
+    assert (rec.verdict is Verdict.SUPPORTED) is trains
+    assert len(cache_entries(cache)) == (2 if trains else 0)
+    if not trains:
+        assert re.search(
+            r"\(estimated \d+ s on cpu by grokcore.estimate\); "
+            r"that is over --train-limit 1e-06 min",
+            rec.reason,
+        ), rec.reason
+
+
+@pytest.mark.parametrize("bad", ["-1", "soon", "nan"])
+def test_bad_train_limit_is_a_usage_error(project: pytest.Pytester, bad: str):
+    write_claims(project, TRAINS)
+    result = run_session(project, "--train-limit", bad)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*argument --train-limit*"])
+    assert not (project.path / "out" / "results.json").exists()
+
+
 def test_conclude_accepts_a_hand_built_record(project: pytest.Pytester):
     write_claims(
         project,
