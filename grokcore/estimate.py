@@ -15,8 +15,13 @@ the quick embedding MLP at K = 33 reached 25 GFLOP/s against 40-50 for bare `bmm
 
 `bench/bench_estimate.py` compares the estimate with measured times: on this project's
 2-core CPU machine it came within 0.6-2.0× on five workloads (teacher-student, the
-embedding MLP full batch and batch 64, MNIST; `bench/results/estimate-vm.json`). It is a
-guide, not a promise; the running ETA replaces it once steps are timed.
+embedding MLP full batch and batch 64, MNIST; `bench/results/estimate-vm.json`). On an
+H200 (2026-12-04, the paper tier's own progress lines) it said 2.1-2.2× the measured time
+for the Nanda transformer and 4× for teacher-student, and was right for the batch-32
+LSTM. Two causes were fixed after that run, not yet re-measured on a GPU: the overhead
+calibration timed about 60 evaluations as if they were steps (the tiny run's default
+evaluation grid), and the 16×512×128 product took less time than its launch on a GPU.
+It is a guide, not a promise; the running ETA replaces it once steps are timed.
 """
 
 from __future__ import annotations
@@ -107,6 +112,7 @@ def calibrate(device: str = "cpu", dtype: DType = "float32") -> Calibration:
             loss="mse",
             steps=steps,
             eval_points=2,
+            eval_every=steps,  # the default grid (steps // 50) would add evaluations to the step
             dtype=dtype,
         )
         t0 = time.perf_counter()
@@ -118,7 +124,9 @@ def calibrate(device: str = "cpu", dtype: DType = "float32") -> Calibration:
 
     dev = torch.device(device)
     dt = torch.float64 if dtype == "float64" else torch.float32
-    a = torch.randn(16, 512, 128, device=dev, dtype=dt)
+    # on a GPU a CPU-sized product takes less time than its launch: measure a larger one
+    rows = 4096 if dev.type == "cuda" else 512
+    a = torch.randn(16, rows, 128, device=dev, dtype=dt)
     b = torch.randn(16, 128, 128, device=dev, dtype=dt)
     for _ in range(3):
         torch.bmm(a, b)
