@@ -100,6 +100,8 @@ def teacher_student(
         "exp(−lr·γ·t), so t_test ∝ 1/(lr·γ) keeps its γ-exponent at a 3.3× shorter "
         "time scale",
     )
+    # paper tier on an H200 (2026-12-04, OG-TS and OG-INV, α = 2): every γ > 0 run reached
+    # test accuracy 1.0 well inside 1e5 steps (reports/examples/2026-12-04-h200/)
     steps = s.pick(
         "steps",
         100_000,
@@ -176,7 +178,9 @@ def modular(
     lr = s.pick("optim.lr", 1e-3, quick=3e-3, why="the embedding MLP's own rate")
     betas = s.pick("optim.betas", (0.9, 0.98), quick=(0.9, 0.999), why="PyTorch's default")
     # 40k steps: an H100 pilot with Nanda's init (REFERENCES.md, 6 seeds) had free runs
-    # (γ = 1) at t_test 4.5k-8.4k and constrained runs (α = 0.8) at 519-1,765
+    # (γ = 1) at t_test 4.5k-8.4k and constrained runs (α = 0.8) at 519-1,765; the H200
+    # paper tier (2026-12-04, float64, seeds 0-3; reports/examples/) had free runs at
+    # t_train 126-135, t_test 6,295-12,000 and constrained runs at t_test 223-453
     budget = s.pick(
         "steps", 40_000, quick=steps or 6000, why="the quick model groks in ≈ 2-4k steps"
     )
@@ -258,6 +262,10 @@ def lstm_poster(
             "the poster's Fig 6 second value: at 0.01 "
             "the LU time is 2× longer and the safe budget ≈ 8 GPU-hours an arm (§2)",
         )
+    # H200 pilot (2026-12-04, RP-LATEWD's 24 runs at 24,000 model-steps/s: the whole budget
+    # is 5.9 min): every arm fit its training set by step ≈ 13k; at step 58k, 29k steps after
+    # the late-on arm's switch, no arm had generalized yet (test accuracy 0.003), as the LU
+    # time ln(5)/(lr·γ) = 80k steps says it should not
     budget = steps or poster_epochs(2400, train_frac)
     s.note(
         "steps",
