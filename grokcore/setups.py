@@ -263,7 +263,7 @@ def lstm_poster(
             "the LU time is 2× longer and the safe budget ≈ 8 GPU-hours an arm (§2)",
         )
     # H200 pilot (2026-12-04, RP-LATEWD's 24 runs at 24,000 model-steps/s: the whole budget
-    # is 5.9 min): every arm fit its training set by step ≈ 13k; at step 58k, 29k steps after
+    # is 5.9 min): the median run fit its training set by step ≈ 25k-31k; at step 58k, 29k after
     # the late-on arm's switch, the median test accuracy was 0.003, as the LU
     # time ln(5)/(lr·γ) = 80k steps of even the γ-on-throughout arm says it should be
     budget = steps or poster_epochs(2400, train_frac)
