@@ -330,6 +330,7 @@ def header(
         "torch": torch.__version__,
         "seeds": options.seeds,
         "base_seed": options.base_seed,
+        "train_limit_min": None if options.train_limit_s is None else options.train_limit_s / 60,
         "wall_time_s": round(wall_s, 1),
         "runs_trained": sum(r.runs_trained for r in records),
         "runs_cached": sum(r.runs_cached for r in records),

@@ -435,6 +435,7 @@ def test_train_limit_zero_without_cached_runs_is_not_run(project: pytest.Pyteste
     assert rec.reason.startswith("not trained in this session: 2 of 2 runs are not in the run")
     assert "--train-limit 0 judges only cached runs" in rec.reason, rec.reason
     assert got["header"]["runs_trained"] == 0 and cache_entries(cache) == []
+    assert got["header"]["train_limit_min"] == 0  # the report says verdicts come from the cache
 
 
 def test_train_limit_zero_judges_cached_runs(project: pytest.Pytester):

@@ -154,6 +154,14 @@ def _precision_text(used: object) -> str:
     )
 
 
+def _train_limit_text(minutes: float | None) -> str:
+    if minutes is None:
+        return "no limit"
+    if minutes == 0:
+        return "none: every verdict is judged from runs already in the run cache"
+    return f"at most {minutes:g} min by grokcore.estimate; longer claims are NOT RUN"
+
+
 def display_header(header: dict) -> list[tuple[str, str]]:
     """The header as (label, text) rows; keys without a known label are shown as they are."""
     h, rows = dict(header), []
@@ -170,6 +178,7 @@ def display_header(header: dict) -> list[tuple[str, str]]:
     take("torch", "torch", str)
     take("seeds", "seeds", lambda n: "per-claim defaults" if n is None else str(n))
     take("base_seed", "first seed", str)
+    take("train_limit_min", "training per claim (--train-limit)", _train_limit_text)
     take("wall_time_s", "wall time", _duration)
     if "runs_trained" in h and "runs_cached" in h:
         rows.append(
