@@ -13,12 +13,14 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
-from grokcore.config import ModularTask, Optimizer, Recurrent, RunConfig, Transformer
+from grokcore.config import EmbedMLP, ModularTask, Optimizer, Recurrent, RunConfig, Transformer
 from grokcore.train import Ensemble, train_reference
 from grokcore.train import static as static_mod
 from grokcore.train.engine import step_mode
-from grokcore.train.static import CaptureFailed
+from grokcore.train.static import CaptureFailed, StaticStep
 from tests.test_engine import ENSEMBLES, assert_same_run
 
 
@@ -118,3 +120,39 @@ def test_graph_member_equals_eager_member(make):
         assert_same_run(h, e, f"{i} seed={c.seed} vs eager")
         r = train_reference(c, "cuda")
         np.testing.assert_allclose(h.batch_loss[:20], r.batch_loss[:20], rtol=1e-5)
+
+
+# -- the device-side schedule is the host schedule --------------------------------------
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, database=None)
+@given(
+    warmup=hs.integers(0, 12),
+    on=hs.one_of(hs.none(), hs.integers(1, 30)),
+    gap=hs.one_of(hs.none(), hs.integers(1, 30)),
+    lr=hs.floats(1e-4, 1e-1),
+    gamma=hs.floats(0.0, 2.0),
+    betas=hs.sampled_from([(0.9, 0.999), (0.9, 0.98), (0.5, 0.9)]),
+    dtype=hs.sampled_from(["float32", "float64"]),
+)
+def test_device_schedule_equals_host_schedule(warmup, on, gap, lr, gamma, betas, dtype):
+    """Every step's lr, γ, keep factor, step sizes and √(1 − β2^t), bit for bit."""
+    off = None if on is None or gap is None else on + gap
+    opt = Optimizer(lr=lr, betas=betas, weight_decay=gamma, wd_on_at=on, wd_off_at=off,
+                    warmup_steps=warmup)  # fmt: skip
+    cfgs = [
+        RunConfig(ModularTask("x+y", 7, 0.5), EmbedMLP(d_embed=4, width=8), o, steps=60,
+                  seed=s, dtype=dtype)
+        for s, o in ((0, opt), (1, Optimizer(lr=3e-3, betas=betas, warmup_steps=warmup)))
+    ]  # fmt: skip
+    host_ens, dev_ens = Ensemble(cfgs, step="eager"), Ensemble(cfgs, step="static")
+    static = StaticStep(dev_ens, None, None)
+    host: dict = {}
+    g = torch.zeros_like(host_ens.flat)
+    for step in range(1, 61):
+        host_ens._update(g.clone(), step, host)  # fills the host schedule into `host`
+        static.t.fill_(step)
+        dev = static.schedule()
+        for name in ("weight_decay", "keep", "lr", "step_size"):
+            assert torch.equal(dev[name], host[name]), (step, name, dev[name], host[name])
+        assert dev["bc2"].item() == torch.tensor(host["bc2"], dtype=dev["bc2"].dtype).item()
