@@ -156,3 +156,30 @@ def test_device_schedule_equals_host_schedule(warmup, on, gap, lr, gamma, betas,
         for name in ("weight_decay", "keep", "lr", "step_size"):
             assert torch.equal(dev[name], host[name]), (step, name, dev[name], host[name])
         assert dev["bc2"].item() == torch.tensor(host["bc2"], dtype=dev["bc2"].dtype).item()
+
+
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
+def test_step_reads_nothing_back_to_the_host(make, monkeypatch):
+    """A CUDA graph cannot capture a host read-back (`.item()`, `if tensor:`, `int(t)`...):
+    on a CPU, every Python-level one inside `step()` is made to raise."""
+    ens = Ensemble(make(), step="static")
+    samplers = None
+    if ens.cfg.batch_size is not None:
+        from grokcore.train.objective import BatchSampler
+
+        samplers = [BatchSampler(n, ens.cfg.batch_size, c.seed)
+                    for n, c in zip(ens.train_split.sizes, ens.configs, strict=True)]  # fmt: skip
+    noise = None
+    if getattr(ens.base, "noise_shape", lambda b: None)(1) is not None:
+        noise = [torch.Generator().manual_seed(c.seed) for c in ens.configs]
+    static = StaticStep(ens, samplers, noise)
+    static.feed(1)
+
+    def read_back(self, *args, **kwargs):
+        raise AssertionError("host read-back inside the step")
+
+    for name in ("item", "tolist", "numpy", "__bool__", "__int__", "__float__", "__index__"):
+        monkeypatch.setattr(torch.Tensor, name, read_back)
+    static.step()
+    monkeypatch.undo()
+    assert static.t.item() == 1 and torch.isfinite(static.batch_loss[0]).all()
