@@ -30,7 +30,16 @@ from grokcore.history import History
 from grokcore.outcome import Expectation, Outcome, outcome
 from grokcore.record import ClaimRecord, Figure, Verdict
 from grokcore.report.settings import settings_table
-from grokcore.runs import STATS, RunTooLarge, _duration, _estimates, _load_one, plan, run
+from grokcore.runs import (
+    STATS,
+    RunTooLarge,
+    _duration,
+    _estimates,
+    _load_one,
+    plan,
+    run,
+    unique_by_key,
+)
 from grokcore.session import Options, claim_meta, write_fallback
 
 RECORD = pytest.StashKey[ClaimRecord]()
@@ -68,10 +77,7 @@ class TrainLimit:
         self, configs: Sequence[RunConfig], cache: RunCache, device: torch.device
     ) -> str | None:
         """Why `configs` may not train (a NOT RUN reason), or None: then count them as started."""
-        by_key: dict[str, RunConfig] = {}
-        for c in configs:
-            if c.keep_params or c.key() not in by_key:
-                by_key[c.key()] = c
+        by_key = unique_by_key(configs)
         missing = [c for key, c in by_key.items() if _load_one(cache, key, c) is None]
         if not missing:
             return None

@@ -275,6 +275,15 @@ def _store(cache: RunCache, key: str, history: History) -> None:
         STATS.stored += 1
 
 
+def unique_by_key(configs: Sequence[RunConfig]) -> dict[str, RunConfig]:
+    """One config per key: where any asks to keep its parameters, that one is kept."""
+    by_key: dict[str, RunConfig] = {}
+    for c in configs:
+        if c.keep_params or c.key() not in by_key:
+            by_key[c.key()] = c
+    return by_key
+
+
 def run(
     configs: Sequence[RunConfig],
     cache: RunCache | None = None,
@@ -293,10 +302,7 @@ def run(
     device = parse_device(device) if device is not None else default_device()
     if use_cache and cache is None:
         cache = RunCache()
-    by_key: dict[str, RunConfig] = {}
-    for c in configs:  # one key, one run: where any asks to keep its parameters, it keeps them
-        if c.keep_params or c.key() not in by_key:
-            by_key[c.key()] = c
+    by_key = unique_by_key(configs)
     found: dict[str, History] = {}
 
     def keep(histories: dict[str, History]) -> None:

@@ -30,6 +30,8 @@ from grokcore.history import History
 from grokcore.models import build_model, param_groups
 from grokcore.train.objective import (
     BatchSampler,
+    draw_indices,
+    draw_noise,
     masked_mean,
     noise_generator,
     per_sample_correct,
@@ -231,9 +233,7 @@ class Ensemble:
             return None
         noise_shape = getattr(self.base, "noise_shape", None)
         assert noise_shape is not None  # train() draws noise only for a model that takes it
-        shape = noise_shape(batch)
-        noise = torch.stack([torch.randn(shape, generator=g) for g in gens])
-        return noise.to(self.device, self.dtype)
+        return draw_noise(gens, noise_shape(batch)).to(self.device, self.dtype)
 
     # -- optimizer --------------------------------------------------------------------
     def _column(self, values: list[float]) -> torch.Tensor:
@@ -358,8 +358,7 @@ class Ensemble:
         s = self.train_split
         if samplers is None:
             return s.x, s.y, s.mask, not s.shared
-        idx = torch.stack([sm.next() for sm in samplers]).to(self.device)
-        x, y = s.take(idx)
+        x, y = s.take(draw_indices(samplers).to(self.device))
         return x, y, None, True
 
     def train(self, progress: Progress | None = None) -> list[History]:
@@ -387,27 +386,17 @@ class Ensemble:
         """The loop around `StaticStep`: the step itself makes no host round trip, so a
         CUDA graph replays it; the host only evaluates on the schedule."""
         static = StaticStep(self, samplers, noise_gens)
-        take = static.runner(capture=self.step_mode == "graph")
-        records: list[dict[str, np.ndarray]] = [self.evaluate()]
-        next_eval = 1
-        for step in range(1, self.cfg.steps + 1):
-            take(step)
-            if step == schedule[next_eval]:
-                records.append(self.evaluate())
-                next_eval += 1
-                if progress is not None:
-                    progress(step, self.cfg.steps, records[-1])
+        records = self._loop(static.runner(capture=self.step_mode == "graph"), schedule, progress)
         self.flat = self.flat.detach()
         return self._histories(schedule, records, static.batch_loss.cpu().numpy())
 
     def _train_loop(self, schedule, samplers, noise_gens, progress) -> list[History]:
-        cfg, steps = self.cfg, self.cfg.steps
-        batch_loss = torch.zeros(steps, self.k, device=self.device)
-        records: list[dict[str, np.ndarray]] = [self.evaluate()]
+        cfg = self.cfg
+        batch_loss = torch.zeros(cfg.steps, self.k, device=self.device)
         state: dict[str, torch.Tensor] = {}
-        next_eval = 1
         bf16 = cfg.precision == "bf16"
-        for step in range(1, steps + 1):
+
+        def take(step: int) -> None:
             x, y, mask, batched = self._batch(samplers)
             if self._augment is not None:  # li-sakib §4: each member's batch, its own angles
                 x, batched = self._augment(x if batched else x.expand(self.k, *x.shape)), True
@@ -422,12 +411,25 @@ class Ensemble:
                 self._update(g, step, state)
                 self._project()
             batch_loss[step - 1] = loss.detach()
+
+        records = self._loop(take, schedule, progress)
+        return self._histories(schedule, records, batch_loss.cpu().numpy())
+
+    def _loop(
+        self, take: Callable[[int], None], schedule: list[int], progress: Progress | None
+    ) -> list[dict[str, np.ndarray]]:
+        """Take every step in turn, evaluating at step 0 and at each step of `schedule`."""
+        steps = self.cfg.steps
+        records: list[dict[str, np.ndarray]] = [self.evaluate()]
+        next_eval = 1
+        for step in range(1, steps + 1):
+            take(step)
             if step == schedule[next_eval]:
                 records.append(self.evaluate())
                 next_eval += 1
                 if progress is not None:
                     progress(step, steps, records[-1])
-        return self._histories(schedule, records, batch_loss.cpu().numpy())
+        return records
 
     def _histories(
         self, schedule: list[int], records: list[dict[str, np.ndarray]], batch_loss: np.ndarray

@@ -77,6 +77,16 @@ class BatchSampler:
         return idx
 
 
+def draw_indices(samplers: list[BatchSampler]) -> torch.Tensor:
+    """(K, B) host indices of every member's next minibatch, each from its own sampler."""
+    return torch.stack([sm.next() for sm in samplers])
+
+
+def draw_noise(gens: list[torch.Generator], shape: tuple[int, ...]) -> torch.Tensor:
+    """(K, *shape) host standard normals, each member's from its own seeded generator."""
+    return torch.stack([torch.randn(shape, generator=g) for g in gens])
+
+
 def noise_generator(seed: int) -> torch.Generator:
     """The generator of a run's training noise (embedding noise), seeded by its config."""
     return seeds.generator(seeds.NOISE, seed)

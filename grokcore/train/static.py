@@ -16,7 +16,7 @@ step lives in a fixed device buffer:
 So `StaticStep.step()` makes no host-device synchronisation and no host-side
 decision: `torch.cuda.graph` captures forward, gradient, optimizer update and norm
 projection once, and every later step is one `replay()`. On a CPU (and as the
-fallback if a capture fails) the same `step()` runs eagerly; tests/test_engine.py
+fallback if a capture fails) the same `step()` runs eagerly; tests/test_static_step.py
 checks that it trains the same runs as the eager loop and as the reference trainer.
 """
 
@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from grokcore.train.objective import BatchSampler, masked_mean, per_sample_loss
+from grokcore.train.objective import (
+    BatchSampler,
+    draw_indices,
+    draw_noise,
+    masked_mean,
+    per_sample_loss,
+)
 
 if TYPE_CHECKING:
     from grokcore.train.engine import Ensemble
@@ -109,17 +115,10 @@ class StaticStep:
             return
         n = min(self.rows, self.steps - step + 1)
         if self.samplers is not None and self.idx_block is not None:
-            idx = torch.stack([torch.stack([s.next() for s in self.samplers]) for _ in range(n)])
+            idx = torch.stack([draw_indices(self.samplers) for _ in range(n)])
             self._upload(self.idx_block, idx)
         if self.noise_gens is not None and self.noise_block is not None:
-            noise = torch.stack(
-                [
-                    torch.stack(
-                        [torch.randn(self.noise_shape, generator=g) for g in self.noise_gens]
-                    )
-                    for _ in range(n)
-                ]
-            )
+            noise = torch.stack([draw_noise(self.noise_gens, self.noise_shape) for _ in range(n)])
             self._upload(self.noise_block, noise.to(self.ens.dtype))
 
     def _upload(self, block: torch.Tensor, host: torch.Tensor) -> None:
