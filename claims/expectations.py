@@ -72,6 +72,14 @@ EXPECTED: dict[tuple[str, str], Expectation] = {
         "omnigrok Eq. 6 at γ = 0), so the largest size does not generalize in most seeds and "
         "the positive control fails; the paper tier's slower rates are untested here",
     ),
+    ("OG-REPR", "full"): Expectation(
+        INCONCLUSIVE,
+        "as at the quick tier (seen on an H200, 2026-12-04, seeds 0-5 at Liu et al.'s own "
+        "rates): one run of six makes its representation linear at 45 pairs and one at 54, "
+        "none at 25 or 35, so the positive control (the largest size generalizes in most "
+        "runs) fails; the card's deviations from App D (cross-entropy for MSE to random "
+        "targets, ReLU for train_add.py's tanh) are the first suspects",
+    ),
     ("AR-NOUNGROK", "quick"): Expectation(
         INCONCLUSIVE,
         "the quick stand-in trains with γ = 1, which keeps the training loss far above the "

@@ -179,8 +179,9 @@ def modular(
     betas = s.pick("optim.betas", (0.9, 0.98), quick=(0.9, 0.999), why="PyTorch's default")
     # 40k steps: an H100 pilot with Nanda's init (REFERENCES.md, 6 seeds) had free runs
     # (γ = 1) at t_test 4.5k-8.4k and constrained runs (α = 0.8) at 519-1,765; the H200
-    # paper tier (2026-12-04, float64, seeds 0-3; reports/examples/) had free runs at
-    # t_train 126-135, t_test 6,295-12,000 and constrained runs at t_test 223-453
+    # paper tier (2026-12-04, float64, seeds 0-5; reports/examples/2026-12-04-h200-2/) had
+    # free runs at t_train 126-135, t_test 5,863-12,000 and constrained runs at t_test
+    # 223-647: the slowest free run groks at 30% of the budget
     budget = s.pick(
         "steps", 40_000, quick=steps or 6000, why="the quick model groks in ≈ 2-4k steps"
     )
@@ -265,7 +266,12 @@ def lstm_poster(
     # H200 pilot (2026-12-04, RP-LATEWD's 24 runs at 24,000 model-steps/s: the whole budget
     # is 5.9 min): the median run fit its training set by step ≈ 25k-31k; at step 58k, 29k after
     # the late-on arm's switch, the median test accuracy was 0.003, as the LU
-    # time ln(5)/(lr·γ) = 80k steps of even the γ-on-throughout arm says it should be
+    # time ln(5)/(lr·γ) = 80k steps of even the γ-on-throughout arm says it should be.
+    # The whole budget on the H200 (second session, 2026-12-04, seeds 0-5, 346 s for both
+    # RP claims): γ on throughout reached test ≥ 0.95 at t_test 239,904-282,240 (3.0-3.5×
+    # the LU time), late-on (switched on at 29,400) at 310,295-330,866 (6/6; the latest at
+    # 94% of the budget, so the budget is not generous), early-off and γ = 0 never (test
+    # ≤ 0.005 at 352,800); reports/examples/2026-12-04-h200-2/
     budget = steps or poster_epochs(2400, train_frac)
     s.note(
         "steps",
