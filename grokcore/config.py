@@ -178,16 +178,22 @@ class PairSumTask:
 
     p: the base.
     n_train: pairs in the training set, a seeded draw; the other pairs are the test set.
+    targets: 0, an integer label k per pair (classification); d > 0, regression onto a
+        random template Ŷ_k ~ N(0, I_d) per sum, drawn from the split seed, a prediction
+        scored by its nearest template (`ejmichaud/grokking-squared` `toy/train_add.py`,
+        `y_templates`, d = 30; App D).
     """
 
     p: int = 10
     n_train: int = 45
+    targets: int = field(default=0, metadata={"omit_default": True})
 
     def __post_init__(self) -> None:
         _int(self, "p")
         if self.p < 2:
             _fail(self, "p", self.p, "the base must be an integer >= 2")
         _int(self, "n_train")
+        _int(self, "targets", low=0)
         n = self.n_pairs
         if not 0 < self.n_train < n:
             why = f"must lie in 1..{n - 1}: p={self.p} has {n} pairs, and the test set needs one"
@@ -200,6 +206,11 @@ class PairSumTask:
     @property
     def n_classes(self) -> int:
         return 2 * self.p - 1
+
+    @property
+    def n_out(self) -> int:
+        """The decoder's outputs: one logit per sum, or the templates' width."""
+        return self.targets or self.n_classes
 
 
 @dataclass(frozen=True)
@@ -391,7 +402,10 @@ class RepresentationToy:
 
     d_embed: width of E_i (App D: a scalar, 1; the notebook's latent_dim: 2).
     width, depth: the decoder's hidden layers (App D: 1-200-200-out).
-    act: "relu" (App D) or "leaky_relu" (slope 0.2, the notebook's `LeakyReLU(0.2)`).
+    act: "relu" (App D), "tanh" (`grokking-squared` `toy/train_add.py`) or "leaky_relu"
+        (slope 0.2, the landscape notebook's `LeakyReLU(0.2)`).
+    embed_init: "normal", E_i ~ N(0, 1) (the paper's R_random), or "uniform", U(−½, ½)
+        (train_add.py).
     lr_ratio: η_R/η_D, the representation's learning rate over the decoder's (§5.1 Eq. 6;
         footnote 6 takes 1). Built as E = lr_ratio·Ẽ with Ẽ the stored parameter, which
         under Adam/AdamW is exactly a separate rate (`grokcore/models/toy.py`).
@@ -400,14 +414,19 @@ class RepresentationToy:
     d_embed: int = 1
     width: int = 200
     depth: int = 2
-    act: Literal["relu", "leaky_relu"] = "relu"
+    act: Literal["relu", "leaky_relu", "tanh"] = "relu"
     lr_ratio: float = 1.0
+    embed_init: Literal["normal", "uniform"] = field(
+        default="normal", metadata={"omit_default": True}
+    )
 
     def __post_init__(self) -> None:
         for name in ("d_embed", "width", "depth"):
             _int(self, name, low=1)
-        if self.act not in ("relu", "leaky_relu"):
-            _fail(self, "act", self.act, "choose 'relu' or 'leaky_relu'")
+        if self.act not in ("relu", "leaky_relu", "tanh"):
+            _fail(self, "act", self.act, "choose 'relu', 'leaky_relu' or 'tanh'")
+        if self.embed_init not in ("normal", "uniform"):
+            _fail(self, "embed_init", self.embed_init, "choose 'normal' or 'uniform'")
         if not _real(self, "lr_ratio") > 0:
             _fail(self, "lr_ratio", self.lr_ratio, "must be positive")
 
@@ -595,6 +614,9 @@ class RunConfig:
             _fail(self, "precision", self.precision, f"lowers float32 only, not {self.dtype}")
         if isinstance(self.task, TeacherStudentTask) and self.loss != "mse":
             _fail(self, "loss", self.loss, "teacher-student regression needs 'mse'")
+        if isinstance(self.task, PairSumTask) and self.task.targets and self.loss != "mse":
+            why = "regression onto templates (PairSumTask.targets > 0) needs 'mse'"
+            _fail(self, "loss", self.loss, why)
         if not _real(self, "init_scale") > 0:
             _fail(self, "init_scale", self.init_scale, "α must be positive")
         vector_task = isinstance(self.task, TeacherStudentTask | MnistTask)
@@ -670,6 +692,7 @@ class RunConfig:
             getattr(task, "d_in", None),
             getattr(task, "d_out", None),
             getattr(task, "threshold", None),
+            getattr(task, "targets", None),  # the representation toy's output width
             # minibatch vs full batch depends on the train size: keep sizes apart; full-batch
             # members are padded to the largest split, so only sizes within 2× train together
             (getattr(task, "train_frac", None), getattr(task, "n_train", None))

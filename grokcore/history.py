@@ -25,6 +25,9 @@ class History:
     train_loss, train_acc, test_loss, test_acc: (T,) float64, on the full splits.
     norm: (T,) total L2 norm of all parameters.
     group_norms: name -> (T,) L2 norm of a parameter group (e.g. "attn_qkv").
+    traces: parameter name -> (T, n) its values at every evaluated step, for the few small
+        parameters a model lists in its `traced` attribute (the representation toy's
+        embeddings, whose RQI over time is omnigrok §5.1's "time to generalize").
     batch_loss: (budget,) float32 training loss of the batch used at each step
         (step s -> index s-1), without the weight-decay term.
     budget: the number of optimizer steps trained (the censoring point).
@@ -50,6 +53,7 @@ class History:
     diverged_at: int | None = None
     final_params: np.ndarray | None = None
     param_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    traces: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.steps)
@@ -62,6 +66,11 @@ class History:
             if len(arr) != n:
                 raise ValueError(
                     f"History.group_norms[{name!r}] has {len(arr)} points, steps has {n}"
+                )
+        for name, arr in self.traces.items():
+            if np.ndim(arr) != 2 or len(arr) != n:
+                raise ValueError(
+                    f"History.traces[{name!r}] has shape {np.shape(arr)}, want ({n}, size)"
                 )
         if n and np.any(np.diff(self.steps) <= 0):
             raise ValueError("History.steps must be strictly increasing")
@@ -99,6 +108,8 @@ class History:
         arrays["batch_loss"] = np.asarray(self.batch_loss, dtype=np.float32)
         for name, arr in self.group_norms.items():
             arrays[f"group_norm/{name}"] = np.asarray(arr)
+        for name, arr in self.traces.items():
+            arrays[f"trace/{name}"] = np.asarray(arr)
         meta = {"budget": int(self.budget), "config": self.config}
         if self.diverged_at is not None:
             meta["diverged_at"] = int(self.diverged_at)
@@ -123,6 +134,9 @@ class History:
                 for k in list(arrays)
                 if k.startswith("group_norm/")
             }
+            traces = {
+                k.split("/", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("trace/")
+            }
             return cls(
                 steps=arrays["steps"],
                 **{name: arrays[name] for name in CURVES},
@@ -133,6 +147,7 @@ class History:
                 diverged_at=meta.get("diverged_at"),
                 final_params=arrays.get("final_params"),
                 param_shapes={k: tuple(v) for k, v in meta.get("param_shapes", [])},
+                traces=traces,
             )
         except Exception as exc:  # zipfile, KeyError, JSON, shape errors all mean "damaged"
             raise ValueError(

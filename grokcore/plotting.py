@@ -732,21 +732,18 @@ def plot_band(
     return _save(fig, path)
 
 
-def plot_rqi_ladder(
-    rows: Sequence[dict], path: str | Path, threshold: float, title: str = ""
-) -> Path:
+def plot_rqi(rows: Sequence[dict], path: str | Path, threshold: float, title: str = "") -> Path:
     """omnigrok Fig 6e's question as runs answer it: per training size, each seed's
-    representation quality (RQI) against the step budget it trained for, with the
-    generalized threshold. `rows` hold "size", "seed", "steps" and "rqi"."""
+    representation quality (RQI) over training, with the generalized threshold. `rows` hold
+    "size", "seed", "steps" and "rqi" (step 0 is left off the log axis)."""
     fig, ax = plt.subplots(figsize=(6.0, 3.8))
     sizes = sorted({r["size"] for r in rows})
     for i, size in enumerate(sizes):
         for seed in sorted({r["seed"] for r in rows if r["size"] == size}):
-            mine = [r for r in rows if (r["size"], r["seed"]) == (size, seed)]
-            pts = sorted((r["steps"], r["rqi"]) for r in mine)
-            xs, ys = zip(*pts, strict=True)
-            ax.plot(xs, ys, "o-", color=_color(i), alpha=0.6, ms=3, lw=1)
-        ax.plot([], [], "o-", color=_color(i), label=f"{size} pairs")
+            mine = [r for r in rows if (r["size"], r["seed"]) == (size, seed) and r["steps"] > 0]
+            xs, ys = zip(*sorted((r["steps"], r["rqi"]) for r in mine), strict=True)
+            ax.plot(xs, ys, "-", color=_color(i), alpha=0.6, lw=1)
+        ax.plot([], [], "-", color=_color(i), label=f"{size} pairs")
     ax.axhline(threshold, color="0.3", ls="--", lw=1, label=f"RQI = {threshold:g}")
     ax.set_xscale("log")
     ax.set_ylim(-0.03, 1.05)

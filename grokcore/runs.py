@@ -144,7 +144,7 @@ def _data_shape(cfg: RunConfig) -> tuple[int, int, int, int, int]:
     if isinstance(t, TeacherStudentTask):
         return t.d_in, t.d_out, t.n_train, t.n_test, 8 * (t.d_in + t.d_out)
     if isinstance(t, PairSumTask):  # int64 pairs and sums
-        return t.p, t.n_classes, t.n_train, t.n_pairs - t.n_train, 24
+        return t.p, t.n_out, t.n_train, t.n_pairs - t.n_train, 24 + 8 * t.targets
     if isinstance(t, ImdbTask):  # int64 tokens and label
         return t.vocab + 1, 1, t.n_train, t.n_test, 8 * (t.seq_len + 1)
     if isinstance(t, Qm9Task):  # packed float32 graphs (grokcore/data/qm9.py) and α

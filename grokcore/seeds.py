@@ -24,6 +24,7 @@ NOISE = 50_000  # training noise (li-sakib's embedding noise), from `seed`
 SWEEP = 70_000  # which grid point each run of a random sweep takes (li-sakib §3.1), from the
 #   sweep's own seed: a draw of configs, so no run's numbers depend on it
 AUGMENT = 60_000  # MNIST augmentation angles (li-sakib §4), from `seed`
+TEMPLATES = 90_000  # the representation toy's regression targets Ŷ_k, from `split_seed`
 DIRECTIONS = 80_000  # random directions of a loss-landscape slice (li-sakib §3.3), from `seed`;
 #   drawn after training, so no run's numbers depend on it
 

@@ -18,7 +18,7 @@ from grokcore.config import (
     TeacherStudentTask,
 )
 from grokcore.data.modular import modular_table, split_indices
-from grokcore.data.toy import pair_split, pair_table
+from grokcore.data.toy import pair_split, pair_table, template_vectors
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +41,8 @@ class TaskData:
     n_out: int
     threshold: float = 0.0
     source: str = ""
+    templates: torch.Tensor | None = None  # (classes, d): a regression's targets are rows of
+    #   it and a prediction is correct when its nearest row is the target's (not `threshold`)
 
 
 @functools.lru_cache(maxsize=64)
@@ -88,6 +90,13 @@ def build_data(task: Task, seed: int) -> TaskData:
     if isinstance(task, PairSumTask):
         x, y = pair_table(task.p)
         tr, te = pair_split(task, seed)
+        if task.targets:  # train_add.py: MSE onto a random template per sum, nearest scores
+            t = template_vectors(task, seed)
+            return TaskData(
+                x[tr], t[y[tr]], x[te], t[y[te]], "regression", task.p, task.targets,
+                source=f"i+j, i<=j<{task.p}, onto N(0, I_{task.targets}) templates",
+                templates=t,
+            )  # fmt: skip
         return TaskData(
             x[tr],
             y[tr],

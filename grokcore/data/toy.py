@@ -43,3 +43,12 @@ def seen_share(task: PairSumTask, seed: int) -> float:
     _, y = pair_table(task.p)
     tr, te = pair_split(task, seed)
     return float(np.isin(y[te].numpy(), y[tr].numpy()).mean())
+
+
+def template_vectors(task: PairSumTask, seed: int) -> torch.Tensor:
+    """(2p − 1, targets) float64: the random target Ŷ_k ~ N(0, I) of each sum k, seeded by
+    the split seed (`ejmichaud/grokking-squared` `toy/train_add.py` `y_templates`, App D)."""
+    if task.targets < 1:
+        raise ValueError(f"PairSumTask.targets is {task.targets}: this task has no templates")
+    g = seeds.generator(seeds.TEMPLATES, seed)
+    return torch.randn(task.n_classes, task.targets, generator=g, dtype=torch.float64)

@@ -67,4 +67,15 @@ def param_groups(module: nn.Module) -> dict[str, list[str]]:
     return groups
 
 
-__all__ = ["build_mlp", "build_model", "param_groups"]
+def traced_params(module: nn.Module) -> tuple[str, ...]:
+    """Names of the parameters whose values every evaluation records (`History.traces`):
+    the few small ones a model lists in its `traced` attribute, else none."""
+    names = tuple(getattr(module, "traced", ()))
+    known = dict(module.named_parameters())
+    for n in names:
+        if n not in known:
+            raise ValueError(f"{type(module).__name__}.traced names {n!r}, not a parameter")
+    return names
+
+
+__all__ = ["build_mlp", "build_model", "param_groups", "traced_params"]

@@ -6,23 +6,24 @@ representation R = {E_i} to become affine in i: the decoder then sees each sum k
 input, whatever pair made it. Both R and the decoder train (the paper's full trajectory).
 
 References: paper §5.1 and App D (scalar E_i, decoder 1-200-200-30, ReLU);
-`KindXiaoming/Omnigrok` @3a0a573 `mod-addition/landscape/addition-landscape.ipynb` cell 1
-(`latent_dim = 2`, `NET`: 200-200 with `LeakyReLU(0.2)`, `DEC`: `latent[x_id[:,0]] +
-latent[x_id[:,1]]`). That notebook is the landscape variant only (η_R = 0, the decoder's
-norm held fixed); the code of the trained dynamics, `ejmichaud/grokking-squared`, was not
-re-read.
+`ejmichaud/grokking-squared` @42ae7cb `toy/train_add.py`, the trained dynamics the paper
+takes the toy from (Liu et al. 2022): `DEC` reads `reprs[x_id[:, 0]] + reprs[x_id[:, 1]]`
+into `NET`, a 200-200 MLP with tanh; `reprs` starts U(−½, ½)·init_scale_reprs; the loss is
+MSE to a random N(0, 1) template Ŷ_k ∈ R^30 per sum, a prediction the nearest template
+(`loss_type="MSE"`, its default). `KindXiaoming/Omnigrok` @3a0a573
+`mod-addition/landscape/addition-landscape.ipynb` cell 1 is the landscape variant only
+(η_R = 0, `latent_dim = 2`, `LeakyReLU(0.2)`).
 
-Known deviations (REFERENCES D1), chosen in `grokcore.setups.representation_toy`:
-- Objective: App D regresses each sum k onto a random 30-D vector Ŷ_k with MSE (the
-  notebook scores the nearest Ŷ_k); here the decoder gives one logit per sum, 2p − 1 of
-  them, under cross-entropy. So the paper's 1-200-200-30 is 1-200-200-19 at p = 10.
-- Labels: k = i + j as in the paper; the notebook uses (i + j) mod p.
-- Activation: ReLU as in the paper (`act="relu"`); the notebook's is LeakyReLU(0.2)
-  (`act="leaky_relu"`).
-- E_i: scalar as in the paper (`d_embed=1`); the notebook's latent is 2-D. Initialized
-  N(0, 1) (`nn.Embedding`), the paper's R_random; the notebook draws U(−1, 1).
-- Optimizer: the notebook's Adam lr 1e-2 β (0.9, 0.99) on the decoder, with lr × 0.2 every
-  5,000 steps; grokcore's engine has no lr decay schedule, so the rate stays constant.
+Options (`grokcore.config.RepresentationToy`, `PairSumTask.targets`):
+- Objective: with `PairSumTask(targets=30)` the decoder has 30 outputs regressed onto the
+  templates (train_add.py, App D); with `targets=0` one logit per sum, 2p − 1 of them,
+  under cross-entropy.
+- Activation: "tanh" (train_add.py), "relu" (App D's text), "leaky_relu" (slope 0.2, the
+  landscape notebook).
+- E_i: scalar as in the paper (`d_embed=1`). `embed_init="uniform"` draws U(−½, ½)
+  (train_add.py); "normal" N(0, 1) (`nn.Embedding`, the paper's R_random).
+- Labels: k = i + j as in the paper and train_add.py; the landscape notebook uses
+  (i + j) mod p.
 
 Two learning rates (§5.1 Eq. 6: η_R for R, η_D for the decoder) in an engine with one:
 the stored parameter is Ẽ = E/c and the forward pass uses E = c·Ẽ, c = `lr_ratio`. Adam's
@@ -43,14 +44,18 @@ from grokcore.config import RepresentationToy
 
 
 class RepresentationToyNet(nn.Module):
-    """E = lr_ratio·Ẽ, Ẽ = Embedding(p, d_embed); logits = Dec(E_i + E_j)."""
+    """E = lr_ratio·Ẽ, Ẽ = Embedding(p, d_embed); output = Dec(E_i + E_j)."""
+
+    traced = ("embed.weight",)  # every evaluation records Ẽ: the RQI over time
 
     def __init__(self, cfg: RepresentationToy, p: int, n_out: int):
         super().__init__()
         self.embed = nn.Embedding(p, cfg.d_embed)  # Ẽ; the representation R is c·Ẽ
         self.c = cfg.lr_ratio
         with torch.no_grad():
-            self.embed.weight.div_(self.c)  # E = c·Ẽ starts N(0, 1) whatever c is
+            if cfg.embed_init == "uniform":  # train_add.py: torch.rand(p, d) − 1/2
+                self.embed.weight.uniform_(-0.5, 0.5)
+            self.embed.weight.div_(self.c)  # E = c·Ẽ starts as drawn whatever c is
         widths = (cfg.d_embed, *([cfg.width] * cfg.depth), n_out)
         layers: list[nn.Module] = []
         for a, b in itertools.pairwise(widths):
@@ -67,4 +72,6 @@ class RepresentationToyNet(nn.Module):
 
 
 def _act(name: str) -> nn.Module:
+    if name == "tanh":
+        return nn.Tanh()
     return nn.LeakyReLU(0.2) if name == "leaky_relu" else nn.ReLU()

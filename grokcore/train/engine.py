@@ -12,6 +12,7 @@ A member's history equals the single run of its config (tests/test_engine.py).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -27,7 +28,7 @@ from grokcore.data import TaskData, build_data
 from grokcore.data.augment import Augmenter
 from grokcore.device import keep_freed_memory
 from grokcore.history import History
-from grokcore.models import build_model, param_groups
+from grokcore.models import build_model, param_groups, traced_params
 from grokcore.train.objective import (
     BatchSampler,
     draw_indices,
@@ -163,6 +164,7 @@ class Ensemble:
         self.groups = {
             g: [self.names.index(n) for n in ns] for g, ns in param_groups(modules[0]).items()
         }
+        self.traced = {n: self.names.index(n) for n in traced_params(modules[0])}
         flat = torch.stack(
             [torch.cat([p.detach().reshape(-1) for p in m.parameters()]) for m in modules]
         ).to(self.dtype)
@@ -180,6 +182,10 @@ class Ensemble:
         self.train_split = self._split([(d.x_train, d.y_train) for d in self.data])
         self.test_split = self._split([(d.x_test, d.y_test) for d in self.data])
         self.task_data = d0  # kind and threshold: equal for all members (ensemble key)
+        if d0.templates is not None:  # but each member has its own regression templates
+            stacked = torch.stack([d.templates for d in self.data if d.templates is not None])
+            stacked = stacked.to(self.device)
+            self.task_data = dataclasses.replace(d0, templates=stacked)
         self._fwd = vmap(self._member_forward, in_dims=(0, 0, None))
         self._fwd_shared = vmap(self._member_forward, in_dims=(0, None, None))
         self._fwd_noise = vmap(self._member_forward, in_dims=(0, 0, 0))
@@ -342,6 +348,8 @@ class Ensemble:
         for g, idx in self.groups.items():
             sq = sum(rows[i].pow(2).sum(1) for i in idx)
             out[f"group/{g}"] = sq.sqrt().cpu().double().numpy()
+        for name, i in self.traced.items():  # (K, size): the values themselves
+            out[f"trace/{name}"] = rows[i].cpu().double().numpy()
         return out
 
     def evaluate(self) -> dict[str, np.ndarray]:
@@ -456,6 +464,11 @@ class Ensemble:
                         k.split("/", 1)[1]: v[:, i]
                         for k, v in cols.items()
                         if k.startswith("group/")
+                    },
+                    traces={
+                        k.split("/", 1)[1]: v[:, i]
+                        for k, v in cols.items()
+                        if k.startswith("trace/")
                     },
                     batch_loss=batch_loss[:, i].astype(np.float32),
                     budget=c.steps,

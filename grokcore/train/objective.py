@@ -39,6 +39,12 @@ def per_sample_loss(out: torch.Tensor, y: torch.Tensor, data: TaskData, loss: st
 def per_sample_correct(out: torch.Tensor, y: torch.Tensor, data: TaskData) -> torch.Tensor:
     """(K, n) bool: exact match of the argmax (of every token), or squared error below the
     task's threshold."""
+    if data.templates is not None:  # the nearest template is the target's own
+        k, d = out.shape[0], out.shape[-1]
+        t = data.templates.to(out.device, out.dtype)  # (C, d), or (K, C, d): each member's
+        t = t.expand(k, *t.shape[-2:])
+        nearest = lambda v: torch.cdist(v.reshape(k, -1, d), t).argmin(-1)  # noqa: E731
+        return (nearest(out) == nearest(y.expand_as(out))).view(out.shape[:-1])
     if data.kind == "regression":
         return (out - y).pow(2).mean(-1) < data.threshold
     if out.shape[-1] == 1:  # a binary task's single logit: class 1 when it is positive

@@ -19,7 +19,7 @@ from grokcore.config import MnistTask, RunConfig, eval_schedule
 from grokcore.data import build_data
 from grokcore.data.augment import Augmenter
 from grokcore.history import History
-from grokcore.models import build_model, param_groups
+from grokcore.models import build_model, param_groups, traced_params
 from grokcore.train.objective import (
     BatchSampler,
     noise_generator,
@@ -70,11 +70,12 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
     xtr, ytr = prepare(data.x_train, data.y_train)
     xte, yte = prepare(data.x_test, data.y_test)
     groups = param_groups(model)
+    traced = traced_params(model)
     named = dict(model.named_parameters())
 
-    def evaluate() -> dict[str, float]:
+    def evaluate() -> dict[str, float | np.ndarray]:
         model.eval()
-        out = {}
+        out: dict[str, float | np.ndarray] = {}
         with torch.no_grad():
             for split, x, y in (("train", xtr, ytr), ("test", xte, yte)):
                 o = model(x).unsqueeze(0)
@@ -83,6 +84,8 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
             out["norm"] = float(torch.sqrt(_sum(p.pow(2).sum() for p in params)))
             for g, names in groups.items():
                 out[f"group/{g}"] = float(torch.sqrt(_sum(named[n].pow(2).sum() for n in names)))
+            for n in traced:
+                out[f"trace/{n}"] = named[n].detach().cpu().double().numpy().reshape(-1)
         model.train()
         return out
 
@@ -141,6 +144,7 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
         test_acc=cols["test_acc"],
         norm=cols["norm"],
         group_norms={k.split("/", 1)[1]: v for k, v in cols.items() if k.startswith("group/")},
+        traces={k.split("/", 1)[1]: v for k, v in cols.items() if k.startswith("trace/")},
         batch_loss=batch_loss,
         budget=cfg.steps,
         config=cfg.to_dict(),

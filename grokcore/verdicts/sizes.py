@@ -59,7 +59,8 @@ def rqi(embeddings: np.ndarray, dist: float = RQI_DIST) -> float:
 
 
 def first_generalized(budgets: Sequence[int], rqis: Sequence[float], cap: int) -> int:
-    """The first budget whose run reached RQI ≥ 0.95; `cap` (censored) if none did."""
+    """The first step (of a run's evaluations, or of a ladder of budgets) at which RQI ≥ 0.95;
+    `cap` (censored) if none did."""
     for b, r in sorted(zip(budgets, rqis, strict=True)):
         if r >= RQI_GENERALIZED:
             return int(b)
