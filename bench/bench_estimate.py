@@ -1,9 +1,10 @@
 """How close the up-front time estimate (`grokcore.estimate`) comes to measured training time.
 
-For each workload, one process prints the estimate, then trains the ensemble and times it,
-and writes {workload: estimate_s, measured_s, ratio} with the device and calibration to
-bench/results/estimate-<host>.json. The estimate is a guide to within a small factor;
-this script is how that factor is known.
+For each workload, one process prints the estimate, by the FLOP formula and by a probe
+(`estimate.step_seconds`: the default on CUDA), then trains the ensemble and times it, and
+writes {workload: estimate_s, measured_s, ratio, probe_s, probe_ratio, probe_cost_s} with
+the device and calibration to bench/results/estimate-<host>.json. The estimate is a guide
+to within a small factor; this script is how that factor is known.
 
     python bench/bench_estimate.py           # the quick-tier workloads, a few hundred steps
     python bench/bench_estimate.py --device cuda
@@ -41,6 +42,8 @@ def workloads(steps: int) -> dict[str, list]:
         "MNIST MLP 1k batch 200 K=6": [
             setups.mnist(seed=s, init_scale=8.0, loss="mse", steps=steps) for s in range(6)
         ],
+        # RP-LATEWD's shape, whose step the formula priced 3.6× too low on an H200
+        "LSTM 128 p=97 batch 32 K=6": [setups.lstm_poster(seed=s, steps=steps) for s in range(6)],
     }
 
 
@@ -57,11 +60,21 @@ def main() -> None:
     for name, cfgs in workloads(a.steps).items():
         guess = estimate.seconds(cfgs, cal)
         t0 = time.perf_counter()
+        probed = estimate.seconds_probed(cfgs, *estimate.step_seconds(cfgs, device))
+        probe_cost = time.perf_counter() - t0
+        t0 = time.perf_counter()
         Ensemble(cfgs, device).train()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         took = time.perf_counter() - t0
         rows[name] = {"estimate_s": round(guess, 2), "measured_s": round(took, 2),
-                      "ratio": round(guess / took, 2)}  # fmt: skip
-        print(f"{name:36s} estimate {guess:7.1f} s, measured {took:7.1f} s ({guess / took:.2f}×)")
+                      "ratio": round(guess / took, 2), "probe_s": round(probed, 2),
+                      "probe_ratio": round(probed / took, 2),
+                      "probe_cost_s": round(probe_cost, 2)}  # fmt: skip
+        print(
+            f"{name:36s} measured {took:7.1f} s | formula {guess:7.1f} s ({guess / took:.2f}×)"
+            f" | probe {probed:7.1f} s ({probed / took:.2f}×, probing took {probe_cost:.1f} s)"
+        )
     out = Path(__file__).parent / "results" / f"estimate-{socket.gethostname()}.json"
     out.parent.mkdir(exist_ok=True)
     payload = {

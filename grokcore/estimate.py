@@ -22,11 +22,20 @@ LSTM. Two causes were fixed after that run, not yet re-measured on a GPU: the ov
 calibration timed about 60 evaluations as if they were steps (the tiny run's default
 evaluation grid), and the 16×512×128 product took less time than its launch on a GPU.
 It is a guide, not a promise; the running ETA replaces it once steps are timed.
+
+On a GPU the step is a replayed CUDA graph whose time is set by how many kernels it
+launches, which no FLOP count sees: on the H200 the formula said 93 s for RP-LATEWD's
+24-run LSTM ensemble at batch 32, which took 337 s. So on CUDA `estimate` measures instead
+(`step_seconds`): it trains the chunk itself for `PROBE_STEPS` and 2·`PROBE_STEPS` steps and
+takes the difference, once per ensemble shape and size in a process (a second or two each),
+and keeps the formula only for the evaluations. `GROKCORE_ESTIMATE=probe` or `=flops`
+chooses either way on any device.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -151,13 +160,81 @@ def seconds(chunk: Sequence[RunConfig], cal: Calibration) -> float:
     )
 
 
+PROBE_STEPS = 10
+_probed: dict[tuple, tuple[float, float]] = {}  # (ensemble key, K, device) -> (step, eval) s
+
+
+def mode(device: torch.device) -> Literal["probe", "flops"]:
+    """How `estimate` prices a step: measured on CUDA, the FLOP formula elsewhere, unless
+    GROKCORE_ESTIMATE says "probe" or "flops"."""
+    env = os.environ.get("GROKCORE_ESTIMATE", "").strip().lower()
+    if env in ("probe", "flops"):
+        return env  # type: ignore[return-value]
+    return "probe" if torch.device(device).type == "cuda" else "flops"
+
+
+def step_seconds(chunk: Sequence[RunConfig], device: torch.device) -> tuple[float, float]:
+    """Measured seconds of one training step, and of one evaluation, of `chunk` as one
+    ensemble on `device`.
+
+    The chunk trains for n and 2n steps (n = PROBE_STEPS) with evaluations only at the ends;
+    the difference over n leaves the step of a long run (building, CUDA-graph capture and the
+    evaluations cancel out). An evaluation (both full splits) is timed on its own.
+    Memoized per ensemble shape, size and device."""
+    from grokcore.train.engine import Ensemble
+
+    dev = torch.device(device)
+    key = (chunk[0].ensemble_key(), len(chunk), str(dev))
+    if key in _probed:
+        return _probed[key]
+
+    def sync() -> None:
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+
+    def timed(n: int) -> float:
+        short = [c.replace(steps=n, eval_points=2, eval_every=n) for c in chunk]
+        t0 = time.perf_counter()
+        Ensemble(short, dev).train()
+        sync()
+        return time.perf_counter() - t0
+
+    timed(2)  # first calls build kernels, caches and cuBLAS handles
+    n = PROBE_STEPS
+    step = max((min(timed(2 * n), timed(2 * n)) - min(timed(n), timed(n))) / n, 1e-6)
+    ens = Ensemble(list(chunk), dev)
+    ens.evaluate()
+    sync()
+    t0 = time.perf_counter()
+    ens.evaluate()
+    sync()
+    _probed[key] = (step, time.perf_counter() - t0)
+    return _probed[key]
+
+
+def seconds_probed(chunk: Sequence[RunConfig], step_s: float, eval_s: float) -> float:
+    """Seconds of `chunk` at its measured step and evaluation times."""
+    cfg = chunk[0]
+    return (
+        cfg.steps * step_s + len(eval_schedule(cfg.steps, cfg.eval_points, cfg.eval_every)) * eval_s
+    )
+
+
 def estimate(chunks: Sequence[Sequence[RunConfig]], device: torch.device) -> float:
     """Estimated seconds to train all `chunks` on `device`, one after another."""
     if not chunks:
         return 0.0
     dtype = chunks[0][0].dtype
     cal = calibrate(str(device), dtype)
-    return sum(seconds(ch, cal) for ch in chunks)
+    if mode(device) == "flops":
+        return sum(seconds(ch, cal) for ch in chunks)
+    total = 0.0
+    for ch in chunks:
+        try:
+            total += seconds_probed(ch, *step_seconds(ch, device))
+        except Exception:  # a probe that cannot run (memory, say) falls back to the formula
+            total += seconds(ch, cal)
+    return total
 
 
 __all__ = [
@@ -167,5 +244,8 @@ __all__ = [
     "dense_params",
     "estimate",
     "flops",
+    "mode",
     "seconds",
+    "seconds_probed",
+    "step_seconds",
 ]

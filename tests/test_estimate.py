@@ -70,3 +70,51 @@ def test_run_announces_the_estimate_before_training(tmp_path, capsys):
     err = capsys.readouterr().err
     first = next(line for line in err.splitlines() if "training 1 run(s)" in line)
     assert "estimated time" in first
+
+
+def test_the_probe_is_the_default_on_cuda_and_the_environment_chooses(monkeypatch):
+    import torch
+
+    monkeypatch.delenv("GROKCORE_ESTIMATE", raising=False)
+    assert estimate.mode(torch.device("cpu")) == "flops"
+    assert estimate.mode(torch.device("cuda")) == "probe"  # a name only: nothing runs
+    monkeypatch.setenv("GROKCORE_ESTIMATE", "probe")
+    assert estimate.mode(torch.device("cpu")) == "probe"
+    monkeypatch.setenv("GROKCORE_ESTIMATE", "FLOPS")
+    assert estimate.mode(torch.device("cuda")) == "flops"
+
+
+def test_a_probe_measures_each_shape_once_and_prices_steps_and_evaluations(monkeypatch):
+    import torch
+
+    from grokcore.config import eval_schedule
+    from grokcore.train import engine
+
+    trained = []
+    real = engine.Ensemble.train
+    monkeypatch.setattr(engine.Ensemble, "train", lambda self: trained.append(1) or real(self))
+    monkeypatch.setattr(estimate, "_probed", {})
+    chunk = teacher_student(k=3, steps=5000)
+    step, ev = estimate.step_seconds(chunk, torch.device("cpu"))
+    assert step > 0 and ev > 0 and len(trained) == 5  # a warm-up, then n, n, 2n, 2n steps
+    assert estimate.step_seconds(chunk, torch.device("cpu")) == (step, ev)
+    assert len(trained) == 5  # memoized: the same shape and K is not trained again
+    n_evals = len(eval_schedule(5000, chunk[0].eval_points, chunk[0].eval_every))
+    assert estimate.seconds_probed(chunk, step, ev) == pytest.approx(5000 * step + n_evals * ev)
+    monkeypatch.setenv("GROKCORE_ESTIMATE", "probe")
+    assert estimate.estimate([chunk], torch.device("cpu")) == pytest.approx(
+        estimate.seconds_probed(chunk, step, ev)
+    )
+
+
+def test_a_probe_that_cannot_run_falls_back_to_the_formula(monkeypatch):
+    import torch
+
+    def fail(chunk, device):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setenv("GROKCORE_ESTIMATE", "probe")
+    monkeypatch.setattr(estimate, "step_seconds", fail)
+    chunk = teacher_student(k=2)
+    cal = estimate.calibrate("cpu", "float32")
+    assert estimate.estimate([chunk], torch.device("cpu")) == estimate.seconds(chunk, cal)
