@@ -82,7 +82,8 @@ class TrainLimit:
         if not missing:
             return None
         try:
-            times = _estimates(plan(missing, device, 64), device)
+            # at --train-limit 0 nothing trains, not even an estimate's probe
+            times = _estimates(plan(missing, device, 64), device, probe=self.limit_s > 0)
         except RunTooLarge as exc:
             times = f"{type(exc).__name__}: {exc}"
         if isinstance(times, str):

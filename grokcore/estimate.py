@@ -220,13 +220,16 @@ def seconds_probed(chunk: Sequence[RunConfig], step_s: float, eval_s: float) -> 
     )
 
 
-def estimate(chunks: Sequence[Sequence[RunConfig]], device: torch.device) -> float:
-    """Estimated seconds to train all `chunks` on `device`, one after another."""
+def estimate(
+    chunks: Sequence[Sequence[RunConfig]], device: torch.device, probe: bool = True
+) -> float:
+    """Estimated seconds to train all `chunks` on `device`, one after another. `probe=False`
+    keeps to the formula where nothing should train, not even a probe's few steps."""
     if not chunks:
         return 0.0
     dtype = chunks[0][0].dtype
     cal = calibrate(str(device), dtype)
-    if mode(device) == "flops":
+    if not probe or mode(device) == "flops":
         return sum(seconds(ch, cal) for ch in chunks)
     total = 0.0
     for ch in chunks:

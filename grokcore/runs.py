@@ -211,10 +211,12 @@ def plan(
     return chunks
 
 
-def _estimates(chunks: list[list[RunConfig]], device: torch.device) -> list[float] | str:
+def _estimates(
+    chunks: list[list[RunConfig]], device: torch.device, probe: bool = True
+) -> list[float] | str:
     """Each chunk's estimated seconds (`grokcore.estimate`), or why there is no estimate."""
     try:
-        return [estimate([ch], device) for ch in chunks]
+        return [estimate([ch], device, probe) for ch in chunks]
     except Exception as exc:  # an estimate must never be what fails a run
         return f"{type(exc).__name__}: {exc}"
 

@@ -118,3 +118,21 @@ def test_a_probe_that_cannot_run_falls_back_to_the_formula(monkeypatch):
     chunk = teacher_student(k=2)
     cal = estimate.calibrate("cpu", "float32")
     assert estimate.estimate([chunk], torch.device("cpu")) == estimate.seconds(chunk, cal)
+
+
+def test_train_limit_zero_never_probes(monkeypatch, tmp_path):
+    """--train-limit 0 judges from the cache: its NOT RUN estimate may not train a step."""
+    import torch
+
+    from grokcore.cache import RunCache
+    from grokcore.claim import TrainLimit
+
+    probes = []
+    monkeypatch.setenv("GROKCORE_ESTIMATE", "probe")
+    monkeypatch.setattr(estimate, "step_seconds", lambda chunk, dev: probes.append(1) or (1, 1))
+    cache, cpu = RunCache(tmp_path), torch.device("cpu")
+    why = TrainLimit(0.0).refusal(teacher_student(k=2), cache, cpu)
+    assert why is not None and "estimated" in why and "2 of 2 runs" in why
+    assert probes == []
+    TrainLimit(1e9).refusal(teacher_student(k=2), cache, cpu)  # a limit above 0 may probe
+    assert probes
