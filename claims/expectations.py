@@ -79,6 +79,14 @@ EXPECTED: dict[tuple[str, str], Expectation] = {
         "the reference code's own results file has 833-1,171; t(54)/t(45) = 1.14 with a CI "
         "of [0.09, 7.1], so six seeds cannot order 54 before 45",
     ),
+    ("RP-RNN", "quick"): Expectation(
+        INCONCLUSIVE,
+        "on the quick stand-in (x + y mod 23, width 32, the poster's α = 5) the LSTM groks "
+        "(3 of 4 seeds with D > 5·t_train) but the tanh RNN fits and then climbs only to test "
+        "accuracy ≈ 0.3-0.7 in budget (a 15,000-step pilot: none reached 0.95), so the "
+        "positive control 'every cell generalizes' fails for the RNN; the paper tier runs "
+        "both cells at the poster's setting",
+    ),
     ("AR-NOUNGROK", "quick"): Expectation(
         INCONCLUSIVE,
         "the quick stand-in trains with γ = 1, which keeps the training loss far above the "

@@ -118,17 +118,9 @@ def test_rp_frac(claim):
     )
 
 
-# RP-RNN's quick tier is NOT RUN, decided by a CPU pilot (one core, shared machine): a tiny
-# LSTM (p = 23, embedding = hidden = 32, α = 5, AdamW lr 1e-3 γ = 1, batch 32) took 37 s for
-# 2 seeds × 5,000 steps and had not even fit (train accuracy 0.79-0.88, test 0.04-0.06), so
-# both cells × several seeds past a fit and a delay cannot fit in the ≤ 90 s a quick claim
-# may take. The embedding-MLP stand-in of the other RP claims has no recurrence at all.
-RNN_QUICK_NOT_RUN = (
-    "no recurrent stand-in fits the quick tier's CPU budget: a tiny LSTM (p = 23, hidden 32, "
-    "batch 32) had not fit its training set after 5,000 steps (37 s for 2 seeds), and the "
-    "embedding MLP of the other RP claims has no recurrence, so it cannot test 'RNNs and "
-    "LSTMs grok'; the paper tier runs both cells at the poster's setting"
-)
+# RP-RNN's quick tier: `setups.recurrent_quick`, both cells shrunk to x + y mod 23 (the
+# pilots are in its docstring). An earlier pilot at the poster's batch 32 and 50% of the
+# table (p = 23, width 32, lr 1e-3, γ = 1) had not even fit after 5,000 steps.
 
 
 @pytest.mark.gpu
@@ -141,11 +133,9 @@ RNN_QUICK_NOT_RUN = (
 def test_rp_rnn(claim):
     from grokcore.verdicts import cells_grok
 
-    if claim.scale != "full":
-        pytest.skip(RNN_QUICK_NOT_RUN)
     seeds = claim.seeds(4)
-    configs = {cell: [setups.lstm_poster(seed=s, cell=cell) for s in seeds]
-               for cell in ("lstm", "rnn")}  # fmt: skip
+    make = setups.lstm_poster if claim.scale == "full" else setups.recurrent_quick
+    configs = {cell: [make(seed=s, cell=cell) for s in seeds] for cell in ("lstm", "rnn")}
     if why := shortfall(configs):
         pytest.skip(why)
     arms = claim.run(configs)

@@ -322,6 +322,53 @@ def lstm_poster(
     )
 
 
+def recurrent_quick(*, seed: int, cell: Literal["lstm", "rnn"] = "lstm") -> RunConfig:
+    """RP-RNN's quick-tier stand-in: `lstm_poster` shrunk until a CPU can train a cell past
+    its fit and a delay in about a minute (x + y mod 23, 80% of the table, width 32, full
+    batch, AdamW lr 3e-3 with γ = 1, so the LU time ln 5/(lr·γ) is 536 steps), keeping the
+    poster's α = 5 and its model (`Recurrent`, last state → answer).
+
+    CPU pilots (4 seeds, α = 5, 2026-12-04): the LSTM fit by step 240-277 and reached test
+    accuracy ≥ 0.95 at 1,471-4,080 (D = 5-15 × t_train); the tanh RNN fit by 600-720 and
+    stood at test 0.32-0.57 after 6,000 steps and 0.37-0.74 after 15,000 (none ≥ 0.95).
+    At 50% of the table neither cell generalized in 3,000 steps (p = 23 or 31). At α = 2
+    the RNN reached 0.95 in 2 of 4 seeds within 12,000 steps; the poster's α is kept.
+    """
+    s = _Sheet("quick")
+    why = "CPU budget: the smallest pilot in which a recurrent cell fits and then generalizes"
+    p = s.pick("task.p", 97, quick=23, why=why)
+    frac = s.pick(
+        "task.train_frac", 0.5, quick=0.8, why="at 50% of p = 23 or 31 no pilot run generalized"
+    )
+    width = s.pick("model width (embedding, hidden)", 128, quick=32, why=why)
+    lr = s.pick("optim.lr", 1e-3, quick=3e-3, why="a 3× shorter LU time")
+    gamma = s.pick(
+        "optim.weight_decay",
+        0.02,
+        quick=1.0,
+        why="LU time ln(5)/(lr·γ) = 536 steps instead of 80,472",
+    )
+    batch = s.pick("batch_size", POSTER_BATCH, quick=None, why="full batch: fewer, larger steps")
+    steps = s.pick("steps", poster_epochs(2400), quick=6000, why=why)
+    if cell == "rnn":
+        s.note(
+            "model.cell",
+            "1-layer tanh RNN, last state → answer, the LSTM's training",
+            "2-layer ReLU nn.RNN + BatchNorm + Dropout(0.5), all-position loss, Adam γ = 0",
+            "as at the paper tier (`lstm_poster`, REFERENCES R9-R10)",
+        )
+    return s.config(
+        task=ModularTask(op="x+y", p=p, train_frac=frac),
+        model=Recurrent(cell, width, width),
+        optim=Optimizer("adamw", lr=lr, weight_decay=gamma),
+        batch_size=batch,
+        init_scale=5.0,  # the poster's α (Grokking_LSTM.ipynb cell 1, R4)
+        steps=steps,
+        seed=seed,
+        eval_points=100,
+    )
+
+
 # -- arn: openai/grok's Power et al. transformer ------------------------------------------
 
 

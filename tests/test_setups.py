@@ -74,3 +74,18 @@ def test_merge_keeps_every_check_and_combines_verdicts():
     assert j.verdict is Verdict.REFUTED
     assert [c.name for c in j.checks] == ["a: slope", "b: slope"]
     assert j.runs == [{"setup": "a", "x": 1}]
+
+
+def test_rp_rnns_quick_stand_in_keeps_the_posters_alpha_and_model_and_notes_the_rest():
+    from grokcore.config import ModularTask, Recurrent
+
+    for cell in ("lstm", "rnn"):
+        c = setups.recurrent_quick(seed=0, cell=cell)
+        assert c.task == ModularTask(op="x+y", p=23, train_frac=0.8)
+        assert c.model == Recurrent(cell, 32, 32) and c.init_scale == 5.0
+        assert (c.optim.name, c.optim.lr, c.optim.weight_decay) == ("adamw", 3e-3, 1.0)
+        assert c.batch_size is None and c.steps == 6000
+        names = {n.name for n in c.notes}
+        want = {"task.p", "task.train_frac", "optim.lr", "optim.weight_decay", "batch_size"}
+        assert want | {"steps"} <= names and all(n.why for n in c.notes)
+        assert ("model.cell" in names) == (cell == "rnn")
