@@ -11,7 +11,8 @@
 #    is stored in the run cache as it finishes, so a cut-off item loses only the one in
 #    training, and its progress lines (step, rate, ETA) stay in its log. Each item's own
 #    results.json is kept (a pilot's card lives there). The item BENCH runs
-#    bench/bench_step.py (eager vs graph step) instead;
+#    bench/bench_step.py (eager vs graph step) instead, and ESTIMATE runs
+#    bench/bench_estimate.py (the FLOP formula and the probe against measured time);
 # 3. every claim is judged with --train-limit 0: from the cache, the rest NOT RUN with
 #    the estimate of what they would take. 60 s are kept for this step.
 # OUTDIR receives index.html, results.json, step.json, logs.tgz (logs and each item's
@@ -51,6 +52,14 @@ for item in "$@"; do
     room=$(($(left) - 60))
     [ "$room" -gt "$max" ] && room=$max
     if [ "$room" -lt 30 ]; then echo "== no time left for: $expr $extra"; continue; fi
+    if [ "$expr" = ESTIMATE ]; then
+        echo "== estimate vs measured (at most ${room}s)"
+        timeout "$room" python3 bench/bench_estimate.py --device cuda --steps 2000 \
+            >"$work/logs/estimate.log" 2>&1
+        tail -8 "$work/logs/estimate.log"
+        cp bench/results/estimate-*.json "$out/" 2>/dev/null
+        continue
+    fi
     if [ "$expr" = BENCH ]; then
         echo "== bench (at most ${room}s)"
         timeout "$room" python3 bench/bench_step.py --device cuda --out "$out/step.json" \
