@@ -743,6 +743,52 @@ def li_sakib(
     )
 
 
+def attention_quick(*, seed: int) -> RunConfig:
+    """LS-ATTN's quick-tier stand-in: a transformer small enough to grok on a CPU in seconds,
+    so that its attention Q/K/V norm can be watched through a grokking run. The quick tier's
+    LS-DIV stand-in (`li_sakib`, a one-hot MLP) has no attention weights.
+
+    CPU pilots (1 layer, d_model 32, 4 heads, d_mlp 128, no LayerNorm, full batch, AdamW
+    β (0.9, 0.98), γ = 1, seeds 0-3, 2026-12-04):
+    - x ÷ y mod 31 at 50%, lr 3e-3: fit by step 119-137, test 0.04-0.20 at 4,000 (no grokking);
+    - x + y mod 31 at 50%, lr 3e-3: 2 of 4 generalized by 2,280 within 4,000 steps;
+    - x + y mod 31 at 50%, lr 1e-2: fit by 51-59, three reached test ≥ 0.95 at 480-540 and
+      the fourth stood at 0.94 after 3,000; ‖W_QKV‖ peaked at 199-392, inside each grokking
+      run's window.
+    """
+    s = _Sheet("quick")
+    op = s.pick(
+        "task.op",
+        "x/y",
+        quick="x+y",
+        why="in CPU pilots the small transformer did not generalize x ÷ y in 4,000 steps",
+    )
+    p = s.pick("task.p", 97, quick=31, why="CPU budget")
+    frac = s.pick("task.train_frac", 0.3, quick=0.5, why="CPU budget: groks in ≈ 500 steps")
+    model = s.pick(
+        "model",
+        Transformer.power(),
+        quick=Transformer(n_layers=1, d_model=32, n_heads=4, d_mlp=128),
+        why="CPU budget: the cheapest transformer that grokked in the pilots (Nanda's "
+        "layout, no LayerNorm)",
+    )
+    lr = s.pick("optim.lr", 1e-3, quick=1e-2, why="at 3e-3 only 2 of 4 pilot seeds grokked")
+    batch = s.pick("batch_size", 512, quick=None, why="full batch: the table has 480 pairs")
+    steps = s.pick("steps", 20_000, quick=1500, why="the pilot's grokking runs did so by 540")
+    return s.config(
+        task=ModularTask(op=op, p=p, train_frac=frac),
+        model=model,
+        optim=Optimizer(
+            "adamw", lr=lr, betas=(0.9, 0.98), eps=1e-8, weight_decay=1.0, warmup_steps=10
+        ),
+        batch_size=batch,
+        steps=steps,
+        seed=seed,
+        eval_points=60,
+        dtype="float32",
+    )
+
+
 # li-sakib §3.2, Table 2: train sizes (via p at 30/70) × batch sizes, for LS-BAND. The paper's
 # train sizes 0.6K, 2.8K, 12K, 26K, 95K, 298K are p ≈ 47, 97, 199, 293, 563, 997; the paper tier
 # keeps the four smallest (the two largest tables cost more GPU time than the rest together) and

@@ -89,3 +89,20 @@ def test_rp_rnns_quick_stand_in_keeps_the_posters_alpha_and_model_and_notes_the_
         want = {"task.p", "task.train_frac", "optim.lr", "optim.weight_decay", "batch_size"}
         assert want | {"steps"} <= names and all(n.why for n in c.notes)
         assert ("model.cell" in names) == (cell == "rnn")
+
+
+def test_ls_attns_quick_stand_in_is_a_small_transformer_with_each_change_noted():
+    from grokcore.config import ModularTask
+
+    c = setups.attention_quick(seed=0)
+    assert c.task == ModularTask(op="x+y", p=31, train_frac=0.5)
+    assert c.model == Transformer(n_layers=1, d_model=32, n_heads=4, d_mlp=128)
+    assert (c.optim.lr, c.optim.betas, c.optim.weight_decay, c.optim.warmup_steps) == (
+        1e-2,
+        (0.9, 0.98),
+        1.0,
+        10,
+    )
+    assert c.batch_size is None and c.steps == 1500
+    names = {n.name for n in c.notes}
+    assert {"task.op", "task.p", "task.train_frac", "model", "optim.lr", "steps"} <= names
