@@ -27,9 +27,9 @@ On a GPU the step is a replayed CUDA graph whose time is set by how many kernels
 launches, which no FLOP count sees: on the H200 the formula said 93 s for RP-LATEWD's
 24-run LSTM ensemble at batch 32, which took 337 s. So on CUDA `estimate` measures instead
 (`step_seconds`): it trains the chunk itself for `PROBE_STEPS` and 2·`PROBE_STEPS` steps and
-takes the difference, once per ensemble shape and size in a process (a second or two each),
-and keeps the formula only for the evaluations. `GROKCORE_ESTIMATE=probe` or `=flops`
-chooses either way on any device.
+takes the difference, and times one evaluation, once per ensemble shape and size in a
+process (a second or two each). `GROKCORE_ESTIMATE=probe` or `=flops` chooses either way on
+any device.
 """
 
 from __future__ import annotations
