@@ -40,6 +40,7 @@ from grokcore.runs import (
     run,
     unique_by_key,
 )
+from grokcore.runs import warm as warm_cache
 from grokcore.session import Options, claim_meta, write_fallback
 
 RECORD = pytest.StashKey[ClaimRecord]()
@@ -164,6 +165,21 @@ class ClaimContext:
             progress.TARGET.claim = ""
             self.trained += STATS.trained - before[0]
             self.cached += STATS.cached - before[1]
+
+    def warm(self, configs: Sequence[RunConfig]) -> None:
+        """Train into the cache now, as few batched ensembles as they allow, runs that other
+        claims will ask for one by one (`runs.warm`): e.g. the LS-MNIST rows that share an
+        ensemble key train as one program, not one per row. Nothing joins this card's arms;
+        what trains counts in its `runs_trained`. Keys another worker is training are left
+        to it, not waited for. Under --train-limit nothing is warmed: the limit is about
+        each claim's own runs."""
+        if self.train_limit is not None:
+            return
+        progress.TARGET.claim = self.claim_id
+        try:
+            self.trained += warm_cache(configs, self.cache, device=self.device)
+        finally:
+            progress.TARGET.claim = ""
 
     def figure(self, name: str, caption: str | None = None) -> Path:
         """The path to draw figure `name` to; with a caption, the figure joins the card."""

@@ -153,7 +153,7 @@ def _data_shape(cfg: RunConfig) -> tuple[int, int, int, int, int]:
         row = 4 * (MAX_ATOMS * (NODE_FEATURES + BOND_TYPES * MAX_ATOMS + 1) + 1)
         return NODE_FEATURES, 1, t.n_train, t.n_test, row
     assert isinstance(t, MnistTask)
-    return 784, 10, t.n_train, t.n_test or 10_000, 4 * 785
+    return t.n_in, 10, t.n_train, t.n_test or 10_000, 4 * (t.n_in + 1)
 
 
 def _n_params(cfg: RunConfig, n_in: int, n_out: int) -> int:
@@ -286,6 +286,71 @@ def unique_by_key(configs: Sequence[RunConfig]) -> dict[str, RunConfig]:
     return by_key
 
 
+def _train_unlocked(
+    cache: RunCache,
+    by_key: dict[str, RunConfig],
+    found: dict[str, History],
+    device: torch.device,
+    progress: bool,
+    max_members: int = 64,
+) -> list[str]:
+    """Train (and store into `found`) the runs of `by_key` missing from `found` that no other
+    process is training; return the keys another process holds locked."""
+    missing = [k for k in by_key if k not in found]
+    chunks = plan([by_key[k] for k in missing], device, max_members)  # refuse before locking
+    # Lock what we can and train it; keys locked by another worker are waited for afterwards.
+    theirs: list[str] = []
+    locks: dict[str, FileLock] = {}
+    for key in missing:
+        lock = cache.try_lock(key)
+        if lock is None:
+            theirs.append(key)
+            continue
+        h = _load_one(cache, key, by_key[key])  # finished by another worker meanwhile
+        if h is not None:
+            lock.release()
+            found[key] = h
+            STATS.cached += 1
+        else:
+            locks[key] = lock
+
+    def store(histories: dict[str, History]) -> None:
+        for key, h in histories.items():
+            _store(cache, key, h)
+            found[key] = h
+            if key in locks:
+                locks.pop(key).release()  # a waiting worker can read it now
+
+    mine = [[c for c in chunk if c.key() in locks] for chunk in chunks]
+    try:
+        _train([chunk for chunk in mine if chunk], device, progress, store)
+    finally:
+        for lock in locks.values():
+            lock.release()
+    return theirs
+
+
+def warm(
+    configs: Sequence[RunConfig],
+    cache: RunCache,
+    *,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> int:
+    """Train into `cache`, as few batched ensembles as they allow, the runs of `configs` that
+    it lacks and that no other process is training (those are left to it, not waited for).
+    Returns how many runs it trained. For runs that several claims will ask for one by one,
+    e.g. the LS-MNIST rows that share an ensemble key: one program instead of one per row."""
+    device = parse_device(device) if device is not None else default_device()
+    if not cache.writable:
+        return 0
+    by_key = unique_by_key(configs)
+    found = _load(cache, by_key)
+    before = STATS.trained
+    _train_unlocked(cache, by_key, found, device, progress)
+    return STATS.trained - before
+
+
 def run(
     configs: Sequence[RunConfig],
     cache: RunCache | None = None,
@@ -320,37 +385,13 @@ def run(
         return [found[c.key()] for c in configs]
 
     found.update(_load(cache, by_key))
-    missing = [k for k in by_key if k not in found]
-    chunks = plan([by_key[k] for k in missing], device, max_members)  # refuse before locking
-    # Lock what we can and train it; keys locked by another worker are waited for afterwards.
-    theirs: list[str] = []
-    locks: dict[str, FileLock] = {}
-    for key in missing:
-        lock = cache.try_lock(key)
-        if lock is None:
-            theirs.append(key)
-            continue
-        h = _load_one(cache, key, by_key[key])  # finished by another worker meanwhile
-        if h is not None:
-            lock.release()
-            found[key] = h
-            STATS.cached += 1
-        else:
-            locks[key] = lock
+    theirs = _train_unlocked(cache, by_key, found, device, progress, max_members)
 
     def store(histories: dict[str, History]) -> None:
         for key, h in histories.items():
             _store(cache, key, h)
             found[key] = h
-            if key in locks:
-                locks.pop(key).release()  # a waiting worker can read it now
 
-    mine = [[c for c in chunk if c.key() in locks] for chunk in chunks]
-    try:
-        _train([chunk for chunk in mine if chunk], device, progress, store)
-    finally:
-        for lock in locks.values():
-            lock.release()
     for key in theirs:
         lock = cache.wait(key, timeout=lock_timeout)
         try:

@@ -118,6 +118,26 @@ def test_interrupt_in_the_second_ensemble_keeps_the_first(cache, monkeypatch):
     lock.release()
 
 
+def test_warm_trains_one_ensemble_and_leaves_locked_runs_to_their_owner(cache, monkeypatch):
+    """runs.warm trains what the cache lacks as one batched program, skips what another
+    worker holds (without waiting for it), and a later `run` of one of them is a cache hit."""
+    configs = [tiny(s) for s in range(4)]
+    held = cache.try_lock(configs[3].key())  # "another worker" is training seed 3
+    assert held is not None
+    calls = interrupt_after(monkeypatch, chunks_ok=99)  # records each chunk's size
+    try:
+        assert runs.warm(configs, cache, device="cpu", progress=False) == 3
+    finally:
+        held.release()
+    assert calls == [3]  # one ensemble of the three it could lock
+    assert [c.key() in cache for c in configs] == [True, True, True, False]
+    before = STATS.cached
+    (h,) = run([configs[1]], cache, device="cpu", progress=False)
+    assert h.steps[-1] == configs[1].steps
+    assert calls == [3] and STATS.cached == before + 1
+    assert runs.warm(configs[:3], cache, device="cpu", progress=False) == 0  # all cached
+
+
 def test_full_disk_at_store_warns_and_still_returns_the_runs(cache, monkeypatch):
     def full(self, key, history):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -687,3 +707,19 @@ def test_stale_lock_file_does_not_block(cache):
     (cache.root / "locks" / f"{cfg.key()}.lock").write_text("left by a process killed with -9")
     [h] = run([cfg], cache, device="cpu", progress=False, lock_timeout=30)
     assert h.budget == cfg.steps and cfg.key() in cache
+
+
+def test_cpu_training_flushes_subnormals_and_restores_the_default(monkeypatch):
+    """Subnormal floats (weight decay's tiny weights) are flushed during a CPU ensemble's
+    training, where x86 computes on them up to ~100× slower, and kept again afterwards."""
+    from grokcore.train.engine import FLUSH_DENORMAL_ENV, _flush_denormal
+
+    tiny_value = torch.tensor([1e-39])  # subnormal in float32
+    assert (tiny_value * 1.0).item() != 0.0
+    with _flush_denormal(torch.device("cpu")):
+        if torch.set_flush_denormal(True):  # the CPU supports it (x86 with SSE3)
+            assert (tiny_value * 1.0).item() == 0.0
+    assert (tiny_value * 1.0).item() != 0.0  # torch's default is back
+    monkeypatch.setenv(FLUSH_DENORMAL_ENV, "0")
+    with _flush_denormal(torch.device("cpu")):
+        assert (tiny_value * 1.0).item() != 0.0
