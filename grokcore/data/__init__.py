@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from dataclasses import dataclass
 
 import torch
@@ -45,6 +46,15 @@ class TaskData:
     #   it and a prediction is correct when its nearest row is the target's (not `threshold`)
 
 
+def pool_images(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Average-pool flattened square images (n, side²) by k: (n, (side/k)²). k = 1 is x."""
+    if k == 1:
+        return x
+    side = math.isqrt(x.shape[1])
+    images = x.reshape(len(x), 1, side, side)
+    return torch.nn.functional.avg_pool2d(images, k).reshape(len(x), (side // k) ** 2)
+
+
 @functools.lru_cache(maxsize=64)
 def build_data(task: Task, seed: int) -> TaskData:
     """Build (and memoize: members of an ensemble share tensors) the data of `task` for `seed`."""
@@ -84,8 +94,10 @@ def build_data(task: Task, seed: int) -> TaskData:
         s = load_mnist(
             task.n_train, seed, source=task.source, data_dir=task.data_dir, n_test=task.n_test
         )
+        x_train, x_test = pool_images(s.x_train, task.pool), pool_images(s.x_test, task.pool)
+        source = s.source if task.pool == 1 else f"{s.source}, pooled {task.pool}×{task.pool}"
         return TaskData(
-            s.x_train, s.y_train, s.x_test, s.y_test, "classification", 784, 10, source=s.source
+            x_train, s.y_train, x_test, s.y_test, "classification", task.n_in, 10, source=source
         )
     if isinstance(task, PairSumTask):
         x, y = pair_table(task.p)

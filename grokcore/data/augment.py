@@ -20,11 +20,12 @@ augmentations are reproducible and independent of its companions in an ensemble.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 DEGREES_PER_SIGMA = 30.0  # li-sakib §4: rotation by σ × 30°
 BLUR_KERNEL = 3  # li-sakib §4: "kernel size of 3"
-SIDE = 28  # MNIST images are 28×28
 
 
 def _kornia():
@@ -45,7 +46,7 @@ def rotation_angles(n: int, sigma: float, generator: torch.Generator) -> torch.T
 
 
 def rotate(images: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
-    """Rotate (B, 1, 28, 28) images counter-clockwise by per-image `degrees` (B,), about the
+    """Rotate (B, 1, side, side) images counter-clockwise by per-image `degrees` (B,), about the
     centre, nearest-neighbour, zero fill (torchvision `RandomRotation` defaults)."""
     k = _kornia()
     angle = degrees.to(images.device, images.dtype)
@@ -53,7 +54,7 @@ def rotate(images: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
 
 
 def blur(images: torch.Tensor, std: float) -> torch.Tensor:
-    """Gaussian blur of (B, 1, 28, 28) images, kernel 3×3, std > 0 on both axes, reflected
+    """Gaussian blur of (B, 1, side, side) images, kernel 3×3, std > 0 on both axes, reflected
     borders (torchvision `GaussianBlur(3, sigma=std)` with a float sigma)."""
     k = _kornia()
     return k.filters.gaussian_blur2d(images, (BLUR_KERNEL, BLUR_KERNEL), (std, std))
@@ -61,15 +62,20 @@ def blur(images: torch.Tensor, std: float) -> torch.Tensor:
 
 def augment(x: torch.Tensor, sigma: float, angles: torch.Tensor) -> torch.Tensor:
     """li-sakib's augmentation of flattened images: rotate each by its angle, then blur them
-    with std σ/2. x: (B, 784); angles: (B,) degrees; σ > 0. Returns (B, 784) in x's dtype."""
-    if x.ndim != 2 or x.shape[1] != SIDE * SIDE:
-        raise ValueError(f"augment expects flattened 28×28 images (B, 784), got {tuple(x.shape)}")
+    with std σ/2. x: (B, side²), 28×28 MNIST or a pooled square (`MnistTask.pool`); angles:
+    (B,) degrees; σ > 0. Returns x's shape and dtype."""
+    side = math.isqrt(x.shape[1]) if x.ndim == 2 else 0
+    if x.ndim != 2 or side < BLUR_KERNEL or side * side != x.shape[1]:
+        raise ValueError(
+            f"augment expects flattened square images (B, side²), e.g. 28×28 = 784, got "
+            f"{tuple(x.shape)}"
+        )
     if len(angles) != len(x):
         raise ValueError(f"augment: {len(x)} images but {len(angles)} angles")
     if not sigma > 0:
         raise ValueError(f"augment: σ must be positive, got {sigma} (σ = 0 means none)")
-    images = x.reshape(-1, 1, SIDE, SIDE)
-    return blur(rotate(images, angles), sigma / 2).reshape(len(x), SIDE * SIDE)
+    images = x.reshape(-1, 1, side, side)
+    return blur(rotate(images, angles), sigma / 2).reshape(x.shape)
 
 
 class Augmenter:
@@ -86,7 +92,7 @@ class Augmenter:
             _kornia()  # fail before training, naming kornia, if it is missing
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (K, B, 784) per-member batches -> the same with each augmenting member's rows
+        """x: (K, B, side²) per-member batches -> the same with each augmenting member's rows
         replaced by their augmentation (a new tensor; x is not modified). Members sharing a σ
         are augmented as one batch."""
         if not self.members:
