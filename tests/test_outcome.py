@@ -52,3 +52,26 @@ def test_the_claims_expectation_table_is_well_formed():
     for (claim_id, scale), exp in EXPECTED.items():
         assert claim_id.isupper() and scale in ("quick", "full")
         assert isinstance(exp, Expectation) and len(exp.why) > 40
+
+
+def test_quick_tier_hands_out_the_longest_claims_first():
+    """claims/conftest.py orders quick-tier items by their measured seconds, longest first;
+    unlisted items (unit tests, new claims) keep their order after them."""
+    from types import SimpleNamespace
+
+    from claims.conftest import QUICK_SECONDS, longest_first
+
+    def item(name: str, claim: str | None):
+        marker = SimpleNamespace(args=(claim,)) if claim else None
+        return SimpleNamespace(name=name, get_closest_marker=lambda _: marker)
+
+    items = [
+        item("a", "LS-LAND"),
+        item("b", None),
+        item("c", "AR-FRAC"),
+        item("d", "NEW-CLAIM"),
+        item("e", "LS-MNIST[aug0.1]"),
+    ]
+    longest_first(items)  # type: ignore[arg-type]
+    assert [i.name for i in items] == ["c", "e", "a", "b", "d"]
+    assert QUICK_SECONDS["AR-FRAC"] > QUICK_SECONDS["LS-MNIST[aug0.1]"] > QUICK_SECONDS["LS-LAND"]
