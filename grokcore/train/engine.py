@@ -107,9 +107,10 @@ def _flush_denormal(device: torch.device) -> Iterator[None]:
     """On CPU, flush subnormal floats to zero for the duration of one ensemble's training.
 
     Weight decay drives parameters, gradients and Adam's second moments towards zero, and
-    x86 cores compute on subnormal numbers (|x| < 1.2e-38 in float32) up to ~100× slower: the
-    quick LS-WD2 ensemble slowed from 241 to 116 model-steps/s as it trained and took 202 s
-    for 2,500 steps with them, 79 s flushed (`bench/bench_denormal.py`; one thread each).
+    x86 cores compute on subnormal numbers (|x| < 1.2e-38 in float32) up to ~100× slower:
+    the quick LS-WD2 ensemble took 201 s for 2,500 steps with them and 76 s flushed, and
+    LS-MNIST's Adam row 167 s and 24 s, with equal final accuracies (`bench/bench_denormal.py`,
+    one thread, 2-core CPU, 2026-12-05).
     Flushing changes values only below the smallest normal float. It acts on the calling
     thread (the one thread of an xdist worker); it is switched off again afterwards, which is
     torch's default. Set $GROKCORE_FLUSH_DENORMAL=0 to keep subnormals."""
