@@ -300,6 +300,17 @@ def test_control_grok_row_that_learns_normally_is_not_supported():
     assert j.verdict is not Verdict.SUPPORTED
 
 
+def test_no_grok_row_whose_runs_never_fit_is_inconclusive_not_supported():
+    """A ✗ row's 'no grok' must come from runs that learn: runs that never fit (the quick
+    stand-in's init-0.1 row) would support it only vacuously."""
+    j = table_row(seeds(t_train=None, t_test=None), seeds(**GROK), groks=False)
+    assert_positive_control_failed(j)
+    assert "runs fit" in j.reason
+    j = table_row([*seeds(2, **NORMAL), synthetic(None, None)], seeds(**GROK), groks=False)
+    assert j.verdict is Verdict.SUPPORTED  # 2 of 3 learn normally: ≥ half fit
+    assert [c.name.startswith("positive control") for c in j.control] == [True, True]
+
+
 @pytest.mark.parametrize("groks", [True, False])
 def test_base_row_not_grokking_makes_every_row_inconclusive(groks):
     for base in (

@@ -97,7 +97,9 @@ def table_row(
     Check: the share of the row's seeds that grok (`classify`), ≥ `high` for a ✓ row, ≤ `low`
     for a ✗ row (`bounded_share`: point judged, Clopper–Pearson CI reported, REFUTED only
     when the CI misses the bound). Positive control: ≥ `need` of the `base` row's seeds grok
-    (pass the base row itself as `row` to judge the base row).
+    (pass the base row itself as `row` to judge the base row); for a ✗ row also ≥ `need` of
+    the row's own seeds fit (train acc ≥ τ_train), since runs that never fit "remove
+    grokking" only vacuously: li-sakib's ✗ rows learn ("Normal Results", "Learn fast!").
     """
     kw = dict(tau_train=tau_train, tau_test=tau_test, ratio=ratio, min_gap=min_gap)
     runs = [{"arm": label, **classify(h, **kw)} for h in row]
@@ -112,6 +114,20 @@ def table_row(
         need,
         f"grok ({rule}): {_summary(base_runs)}",
     )
+    if not groks:  # a ✗ row's "no grok" must come from runs that learn, not from a failure
+        kf = sum(r["phase"] != "confusion" for r in runs)
+        fits = positive_control(
+            f"the {label} runs fit (a ✗ row's 'no grok' must come from runs that learn)",
+            kf,
+            len(runs),
+            need,
+            f"reach train acc ≥ {tau_train:g}",
+        )
+        controls = [positive, fits]
+        positive = fits if positive.verdict is Verdict.SUPPORTED else positive
+        controls.remove(positive)
+    else:
+        controls = []
     seen = observed(k, len(runs), high, low)
     want = "groks" if groks else "no grok"
     main = bounded_share(
@@ -125,7 +141,7 @@ def table_row(
     )
     return judge_checks(
         [main],
-        [],
+        controls,
         runs + base_runs,
         {
             Verdict.SUPPORTED: f"the row behaves as the table says: {want}",
