@@ -3,7 +3,8 @@
 A claim test takes the `claim` fixture, trains through `claim.run(configs)`,
 builds a `ClaimRecord` and calls `claim.conclude(record)`:
 SUPPORTED passes; REFUTED fails with the evidence; INCONCLUSIVE fails unless the
-test is marked `expect_inconclusive(scale=..., reason=...)`. Records travel from
+test is marked `expect_inconclusive(scale=..., reason=...)`. The summary line counts an
+unexpected INCONCLUSIVE with the failures and an expected one as "inconclusive". Records travel from
 xdist workers in `report.user_properties` (plain JSON) and, as a fallback for a
 worker that dies, as one JSON file per test; the controller merges them and
 writes `<rootdir>/reports/index.html` and `results.json`. Every selected claim is
@@ -217,8 +218,12 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     if rec is None or report.when != "call" or hasattr(report, "wasxfail"):
         return None
     verdict = json.loads(rec)["verdict"]
-    if verdict == Verdict.INCONCLUSIVE.value:
-        return "inconclusive", "I", ("INCONCLUSIVE", {"yellow": True})
+    if verdict == Verdict.INCONCLUSIVE.value and report.failed:
+        # not expected: it fails the run, so the summary counts it with the failures (a
+        # separate "inconclusive" count would hide that the run failed)
+        return "failed", "I", ("INCONCLUSIVE", {"red": True})
+    if verdict == Verdict.INCONCLUSIVE.value:  # expected at this scale: it passes
+        return "inconclusive", "i", ("INCONCLUSIVE (expected)", {"yellow": True})
     if verdict == Verdict.REFUTED.value and report.failed:
         return "failed", "R", ("REFUTED", {"red": True})
     return None
