@@ -26,7 +26,7 @@ QUICK_SECONDS: dict[str, int] = {
     "LS-MNIST[base]": 26, "LS-MNIST[bs128]": 26, "LS-MNIST[nowd]": 25, "OG-MNIST": 25,
     "LS-MNIST[2k]": 25, "LS-MNIST[3k]": 25, "LS-MNIST[bs32]": 24, "LS-MNIST[4k]": 24,
     "LS-MNIST[adam]": 23, "LS-MNIST[5k]": 23, "LS-MNIST[sgd]": 21, "OG-DATA": 19,
-    "OG-REPR": 15, "LS-LAND": 12,
+    "OG-REPR": 15, "LS-LAND": 12, "AR-SPIKE": 80,  # AR-SPIKE: measured alone, 2026-12-05
 }  # fmt: skip
 
 

@@ -156,19 +156,6 @@ def test_ar_frac(claim):
     )
 
 
-QUICK_SPIKES = (
-    "no CPU stand-in can judge this claim in the quick tier's budget: the embedding MLP fits "
-    "without a single loss spike (batch 64, γ 1 or 0.01, 6,000 steps), and the smallest Power "
-    "transformer that spikes (p = 23, d 32, `setups.arn_spikes`) needs ≈ 2 CPU-minutes for 8 "
-    "runs of 1,500 steps, in which it does not generalize (test accuracy 0.34-0.39, so no "
-    "accuracy jump to coincide with) and its plain-SGD control does not fit at any finite "
-    "rate piloted. LS-ATTN's 1-layer d = 32 stand-in (`setups.attention_quick`, 4 seeds, "
-    "3,000 steps, 35 s) spikes ≥ 100× twice in every AdamW run at γ 0.01 or 0.1 (loss "
-    "≈ 1e-8 before), but it generalizes late too rarely to place a jump (0 and 1 jumps) and "
-    "plain SGD at lr 0.3 or 1.0 does not fit it either; the paper tier runs arn's own regime"
-)
-
-
 @pytest.mark.gpu
 @pytest.mark.claim(
     "AR-SPIKE",
@@ -180,8 +167,6 @@ def test_ar_spike(claim):
     from grokcore.verdicts import slingshot
     from grokcore.verdicts.spikes import fit_step, post_fit_spikes
 
-    if claim.scale == "quick":
-        pytest.skip(QUICK_SPIKES)
     seeds = claim.seeds(6)
     arms = claim.run(
         {
@@ -213,10 +198,11 @@ def test_ar_spike(claim):
         "that fit do not spike.",
         settings={"seeds per arm": len(seeds), "spike factor": 100, "fit: train acc": 0.99,
                   "jump: test-acc rise": 0.1, "window (steps)": window,
-                  "SGD lr": setups.SGD_LR, "shuffles": 2000},
+                  "SGD": f"lr {setups.SGD_LR:g}, momentum {setups.SGD_MOMENTUM:g}, L2 decay "
+                         "with AdamW's per-step shrink", "shuffles": 2000},
         deviations=["arn defines no jump, window or coincidence; ours are in "
                     "grokcore/verdicts/spikes.py"],
         control_summary="Positive control: AdamW runs fit, spike at all, and have "
-        "test-accuracy jumps after the fit. Control: plain SGD (lr 0.3, the largest finite "
-        "rate piloted) runs that fit have no spikes.",
+        "test-accuracy jumps after the fit. Control: SGD runs (momentum 0.9, lr 0.03: "
+        "plain SGD does not fit the model) that fit have no spikes.",
     )  # fmt: skip

@@ -194,6 +194,22 @@ def test_arn_spikes_setups():
     assert full.key() == setups.power_arn(seed=0).key()  # the paper tier is arn's regime
     sgd = setups.arn_spikes(seed=0, scale="full", optimizer="sgd")
     assert sgd.optim.name == "sgd" and sgd.optim.lr == setups.SGD_LR
+    assert sgd.optim.momentum == setups.SGD_MOMENTUM and sgd.model == full.model
     quick = setups.arn_spikes(seed=0)
     assert quick.batch_size == 132 and quick.model.layer_norm == "post"  # minibatch, post-LN
     assert {n.name for n in quick.notes} >= {"task.p", "model", "steps"}
+    quick_sgd = setups.arn_spikes(seed=0, optimizer="sgd")
+    assert quick_sgd.task == quick.task and quick_sgd.model == quick.model
+    assert quick_sgd.steps == quick.steps and quick_sgd.batch_size == quick.batch_size
+
+
+@pytest.mark.parametrize("scale", ["quick", "full"])
+def test_arn_spikes_sgd_arm_shrinks_the_weights_as_adamw_does(scale):
+    """The control differs from the AdamW arm in the optimizer only: its L2 decay, carried by
+    momentum, shrinks the weights by AdamW's lr·γ a step (lr_sgd·γ_sgd/(1 − β))."""
+    from grokcore import setups
+
+    adam = setups.arn_spikes(seed=0, scale=scale).optim
+    sgd = setups.arn_spikes(seed=0, scale=scale, optimizer="sgd").optim
+    shrink_sgd = sgd.lr * sgd.weight_decay / (1 - sgd.momentum)
+    assert shrink_sgd == pytest.approx(adam.lr * adam.weight_decay)
