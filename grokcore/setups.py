@@ -372,6 +372,19 @@ def recurrent_quick(*, seed: int, cell: Literal["lstm", "rnn"] = "lstm") -> RunC
 # -- arn: openai/grok's Power et al. transformer ------------------------------------------
 
 
+def _arn_optimizer(name: Literal["adamw", "sgd"], lr: float, momentum: float, decay: float):
+    """openai/grok's optimizer settings (β = (0.9, 0.98), eps 1e-8, 10-step warm-up)."""
+    return Optimizer(
+        name,
+        lr=lr,
+        betas=(0.9, 0.98),
+        eps=1e-8,
+        momentum=momentum,
+        weight_decay=decay,
+        warmup_steps=10,
+    )
+
+
 def power_arn(
     *,
     seed: int,
@@ -421,15 +434,7 @@ def power_arn(
     return s.config(
         task=task,
         model=Transformer.power(),
-        optim=Optimizer(
-            optimizer,
-            lr=lr,
-            betas=(0.9, 0.98),
-            eps=1e-8,
-            momentum=momentum,
-            weight_decay=weight_decay,
-            warmup_steps=10,
-        ),
+        optim=_arn_optimizer(optimizer, lr, momentum, weight_decay),
         batch_size=min(512, math.ceil(n_train / 2)),
         steps=steps,
         seed=seed,
@@ -525,15 +530,7 @@ def arn_spikes(
     return s.config(
         task=task,
         model=model,
-        optim=Optimizer(
-            optimizer,
-            lr=lr,
-            betas=(0.9, 0.98),
-            eps=1e-8,
-            momentum=momentum,
-            weight_decay=decay,
-            warmup_steps=10,
-        ),
+        optim=_arn_optimizer(optimizer, lr, momentum, decay),
         batch_size=min(512, math.ceil(n_train / 2)),  # openai/grok's rule (P5)
         steps=steps,
         seed=seed,
