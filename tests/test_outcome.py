@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from grokcore.outcome import Expectation, Outcome, outcome
@@ -46,12 +48,61 @@ def test_expectations_say_why_and_expect_only_failures():
         Expectation(S, "it works")
 
 
+CLAIM_ID = re.compile(r"[A-Z]{2}-[A-Z0-9]+(\[[a-z0-9.]+\])?")
+
+
 def test_the_claims_expectation_table_is_well_formed():
     from claims.expectations import EXPECTED
 
     for (claim_id, scale), exp in EXPECTED.items():
-        assert claim_id.isupper() and scale in ("quick", "full")
+        assert CLAIM_ID.fullmatch(claim_id), claim_id
+        assert scale in ("quick", "full")
         assert isinstance(exp, Expectation) and len(exp.why) > 40
+
+
+_COLLECT_CLAIM_IDS = """
+import json, sys
+import pytest
+
+class Ids:
+    def __init__(self):
+        self.ids = set()
+
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            marker = item.get_closest_marker("claim")
+            if marker is not None:
+                self.ids.add(marker.args[0])
+
+ids = Ids()
+code = pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", "claims/"], plugins=[ids])
+print(json.dumps(sorted(ids.ids)))
+sys.exit(int(code))
+"""
+
+
+def test_every_expectation_and_timing_names_a_collected_claim():
+    """A row whose key matches no claim (a renamed claim, a typo like `LS-MNIST[2K]`) would
+    silently stop applying; every key of EXPECTED and QUICK_SECONDS must name a claim that
+    `pytest claims/` collects."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from claims.conftest import QUICK_SECONDS
+    from claims.expectations import EXPECTED
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECT_CLAIM_IDS],
+        cwd=root, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    collected = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert len(collected) > 30
+    assert {claim_id for claim_id, _ in EXPECTED} <= collected
+    assert set(QUICK_SECONDS) <= collected
 
 
 def test_quick_tier_hands_out_the_longest_claims_first():

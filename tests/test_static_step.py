@@ -136,7 +136,16 @@ def test_graph_member_equals_eager_member(make):
     dtype=hs.sampled_from(["float32", "float64"]),
 )
 def test_device_schedule_equals_host_schedule(warmup, on, gap, lr, gamma, betas, dtype):
-    """Every step's lr, γ, keep factor, step sizes and √(1 − β2^t), bit for bit."""
+    """Every step's lr, γ and keep factor bit for bit; its step sizes and √(1 − β2^t) within
+    what a couple of units in the last place of β^t allow.
+
+    The β powers cannot be bit for bit on every machine: the host takes β^t from libm's pow
+    (as torch.optim's host path does), the device from `torch.pow` on a tensor (SLEEF's
+    vectorized pow on a CPU, libdevice on CUDA), and the two may round differently: on the
+    CI machine √(1 − 0.999^t) came out 0.19314596212241647 on the device and
+    0.19314596212241644 on the host (float64, 2026-12-05). torch.optim's capturable Adam
+    differs from its host path the same way.
+    """
     off = None if on is None or gap is None else on + gap
     opt = Optimizer(lr=lr, betas=betas, weight_decay=gamma, wd_on_at=on, wd_off_at=off,
                     warmup_steps=warmup)  # fmt: skip
@@ -153,9 +162,15 @@ def test_device_schedule_equals_host_schedule(warmup, on, gap, lr, gamma, betas,
         host_ens._update(g.clone(), step, host)  # fills the host schedule into `host`
         static.t.fill_(step)
         dev = static.schedule()
-        for name in ("weight_decay", "keep", "lr", "step_size"):
+        for name in ("weight_decay", "keep", "lr"):
             assert torch.equal(dev[name], host[name]), (step, name, dev[name], host[name])
-        assert dev["bc2"].item() == torch.tensor(host["bc2"], dtype=dev["bc2"].dtype).item()
+        # two ulps of β^t carried through 1/(1 − β1^t) and √(1 − β2^t), plus two of the result
+        eps, b1 = 2 * torch.finfo(dev["bc2"].dtype).eps, betas[0]
+        size, bc2 = host["step_size"], torch.tensor(host["bc2"], dtype=dev["bc2"].dtype)
+        tol = eps * size.abs() * (1 + 1 / (1 - b1**step))
+        assert ((dev["step_size"] - size).abs() <= tol).all(), (step, dev["step_size"], size)
+        tol = eps * (bc2 + 1 / (2 * bc2))
+        assert (dev["bc2"] - bc2).abs() <= tol, (step, dev["bc2"].item(), bc2.item())
 
 
 @pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())

@@ -131,7 +131,9 @@ class StaticStep:
         """lr, γ, AdamW's keep factor, step sizes and √(1 − β2^t) at step t, on the device.
 
         The same float64 arithmetic as `Optimizer.lr_at`/`decay_at` and `Ensemble._update`
-        on the host, rounded once to the run's dtype.
+        on the host, rounded once to the run's dtype. lr, γ and keep come out bit for bit;
+        the β powers to within an ulp of β^t, as `torch.pow` on a tensor and libm's pow
+        may round differently (tests/test_static_step.py).
         """
         t, dt = self.t, self.ens.dtype
         warming = (self.warm > 0) & (t <= self.warm)
