@@ -94,8 +94,18 @@ WORKLOADS: dict[str, tuple[dict, int]] = {
         ),
         200,
     ),
+    "power-batch512": (  # arn / li-sakib: openai/grok's 2-layer Power transformer, x÷y mod 97
+        dict(
+            task=ModularTask(op="x/y", p=97, train_frac=0.3),
+            model=Transformer.power(),
+            optim=Optimizer("adamw", lr=1e-3, betas=(0.9, 0.98), weight_decay=1.0),
+            batch_size=512,
+        ),
+        100,
+    ),
 }
-PAPER_SCALE = ("nanda", "lstm-batch32")  # run by default only on CUDA
+PAPER_SCALE = ("nanda", "lstm-batch32", "power-batch512")  # run by default only on CUDA
+PAPER_NAMES = ", ".join(PAPER_SCALE)
 
 
 def configs(workload: str, k: int, steps: int, fast_eval: bool = True) -> list[RunConfig]:
@@ -258,7 +268,7 @@ def main() -> None:
         "--workloads",
         nargs="+",
         choices=sorted(WORKLOADS),
-        help="default: all on CUDA; on CPU all but the paper-scale ones (nanda, lstm-batch32)",
+        help=f"default: all on CUDA; on CPU all but the paper-scale ones: {PAPER_NAMES}",
     )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

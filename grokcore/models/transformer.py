@@ -212,5 +212,8 @@ class TransformerNet(nn.Module):
         for block in self.blocks:
             h = block(h)
         if self.power:  # positions of "=" and c predict the rhs [c, <eos>]
-            return self.unembed(self.ln_f(h[:, -2:]))
+            # contiguous: on the strided slice, vmap's batched linear cannot fold (B, 2) into
+            # one matrix and its weight gradient takes a (d, vocab) outer product per sample,
+            # a (K·B, d, vocab) temporary (bench/README.md, "Power transformer's unembed")
+            return self.unembed(self.ln_f(h[:, -2:].contiguous()))
         return self.unembed(self.ln_f(h[:, -1]))
