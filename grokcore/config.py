@@ -579,6 +579,14 @@ class RunConfig:
         landscapes need them). What is kept, not how the run trains: outside the key, so
         the default leaves every cache key as it was; a cached run without them is
         retrained once to keep them (`grokcore.runs`).
+    keep_batch_loss: keep every step's batch loss (`History.batch_loss`; loss-spike claims
+        need it at full resolution). False keeps only the evaluated curves, for a large
+        sweep that reads none of it: a li-sakib sweep run stores 6.1-6.9 KB instead of
+        12.6-16.2 KB at the quick tier's 2,500 steps (2.4-3.8 bytes a step, compressed), so
+        at the paper tier's 20,000 steps ≈ 9 KB instead of ≈ 70 KB, and the 3,600 runs'
+        cache (≈ 31 MB instead of ≈ 250 MB) fits the 64 MiB that a GPU session can carry.
+        Outside the key, as `keep_params`; a cached run without the losses is retrained
+        once where a config asks for them.
     """
 
     task: Task
@@ -601,6 +609,7 @@ class RunConfig:
         default=(), compare=False, repr=False, metadata={"hash": False, "describe": False}
     )
     keep_params: bool = field(default=False, metadata={"hash": False, "describe": False})
+    keep_batch_loss: bool = field(default=True, metadata={"hash": False, "describe": False})
 
     def __post_init__(self) -> None:
         _int(self, "steps", low=1)  # numpy ints from np.arange sweeps become ints
@@ -611,6 +620,7 @@ class RunConfig:
         _int(self, "eval_every", low=1, optional=True)
         _bool(self, "constrain_norm")
         _bool(self, "keep_params")
+        _bool(self, "keep_batch_loss")
         if not isinstance(self.optim, Optimizer):
             _fail(self, "optim", self.optim, "not an Optimizer config")
         if not isinstance(self.task, Task):

@@ -278,11 +278,16 @@ def _store(cache: RunCache, key: str, history: History) -> None:
 
 
 def unique_by_key(configs: Sequence[RunConfig]) -> dict[str, RunConfig]:
-    """One config per key: where any asks to keep its parameters, that one is kept."""
+    """One config per key, keeping what any of them asks to keep (parameters, batch losses)."""
     by_key: dict[str, RunConfig] = {}
     for c in configs:
-        if c.keep_params or c.key() not in by_key:
-            by_key[c.key()] = c
+        have = by_key.get(c.key())
+        if have is not None:
+            c = c.replace(
+                keep_params=c.keep_params or have.keep_params,
+                keep_batch_loss=c.keep_batch_loss or have.keep_batch_loss,
+            )
+        by_key[c.key()] = c
     return by_key
 
 
@@ -417,9 +422,11 @@ def _load(cache: RunCache, by_key: dict[str, RunConfig]) -> dict[str, History]:
 
 
 def _load_one(cache: RunCache, key: str, cfg: RunConfig) -> History | None:
-    """The cached run of `cfg`, or None: also when `cfg` keeps parameters and the entry has
-    none (it was trained without `keep_params`; retraining stores them beside the curves)."""
+    """The cached run of `cfg`, or None: also when `cfg` keeps parameters or batch losses and
+    the entry has none (it was trained without them; retraining stores them)."""
     h = cache.load(key, expect=cfg)
     if h is not None and cfg.keep_params and h.final_params is None:
+        return None
+    if h is not None and cfg.keep_batch_loss and len(h.batch_loss) == 0:
         return None
     return h

@@ -1051,6 +1051,9 @@ def li_sakib_sweep(
                 model=model,
                 # the swept lr replaces the stand-in's own, so its note goes
                 notes=tuple(x for x in cfg.notes if x.name != "optim.lr") + tuple(sheet.notes),
+                # LS-CORR reads the evaluated curves only; 3,600 runs' per-step losses would
+                # make the paper tier's cache too large to carry between GPU sessions
+                keep_batch_loss=False,
             )
         )
     return configs

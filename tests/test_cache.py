@@ -319,3 +319,46 @@ def test_two_processes_train_a_key_once(tmp_path: Path):
     key = tiny(steps=600).key()
     assert_same(RunCache(tmp_path / "cache").load(key), ha)
     assert leftovers(tmp_path / "cache", "*.tmp") == []
+
+
+# -- keep_batch_loss: a sweep may store only its evaluated curves -----------------------------
+
+
+def test_keep_batch_loss_leaves_keys_unchanged_and_is_checked():
+    cfg = tiny()
+    assert cfg.keep_batch_loss and cfg.replace(keep_batch_loss=False).key() == cfg.key()
+    assert "keep_batch_loss" not in cfg.to_dict()
+    with pytest.raises(ValueError, match="keep_batch_loss"):
+        cfg.replace(keep_batch_loss=0)
+
+
+def test_a_run_without_batch_losses_is_the_same_run_and_stores_smaller(tmp_path):
+    full, lean = tiny(steps=600), tiny(steps=600).replace(keep_batch_loss=False)
+    (h_full,) = run([full], RunCache(tmp_path / "a"), progress=False)
+    cache = RunCache(tmp_path / "b")
+    (h_lean,) = run([lean], cache, progress=False)
+    assert len(h_full.batch_loss) == 600 and len(h_lean.batch_loss) == 0
+    for name in CURVES:
+        np.testing.assert_array_equal(getattr(h_lean, name), getattr(h_full, name))
+    lean_bytes = cache.path(lean.key()).stat().st_size
+    assert lean_bytes < RunCache(tmp_path / "a").path(full.key()).stat().st_size - 600
+    # a config that asks for the losses is not served the lean entry: it retrains once and
+    # stores them, and from then on the one entry serves both
+    (h_again,) = run([full], cache, progress=False)
+    np.testing.assert_array_equal(h_again.batch_loss, h_full.batch_loss)
+    h1, h2 = run([lean, full], cache, progress=False)
+    assert len(h1.batch_loss) == len(h2.batch_loss) == 600
+
+
+def test_a_lean_run_still_records_where_it_diverged(tmp_path):
+    cfg = tiny(steps=30).replace(optim=Optimizer("sgd", lr=1e6), keep_batch_loss=False)
+    (h,) = run([cfg], RunCache(tmp_path / "lean"), progress=False)
+    (ref,) = run([cfg.replace(keep_batch_loss=True)], RunCache(tmp_path / "full"), progress=False)
+    assert ref.diverged_at is not None and h.diverged_at == ref.diverged_at
+    assert len(h.batch_loss) == 0
+
+
+def test_the_li_sakib_sweep_keeps_no_batch_losses():
+    from grokcore import setups
+
+    assert not any(c.keep_batch_loss for c in setups.li_sakib_sweep(n=12))

@@ -496,7 +496,9 @@ class Ensemble:
                         for k, v in cols.items()
                         if k.startswith("trace/")
                     },
-                    batch_loss=batch_loss[:, i].astype(np.float32),
+                    batch_loss=batch_loss[:, i].astype(np.float32)
+                    if c.keep_batch_loss
+                    else np.zeros(0, np.float32),
                     budget=c.steps,
                     config=c.to_dict(),
                     diverged_at=diverged_at,
