@@ -281,13 +281,14 @@ def unique_by_key(configs: Sequence[RunConfig]) -> dict[str, RunConfig]:
     """One config per key, keeping what any of them asks to keep (parameters, batch losses)."""
     by_key: dict[str, RunConfig] = {}
     for c in configs:
-        have = by_key.get(c.key())
+        key = c.key()  # a hash of the whole config: computed once
+        have = by_key.get(key)
         if have is not None:
             c = c.replace(
                 keep_params=c.keep_params or have.keep_params,
                 keep_batch_loss=c.keep_batch_loss or have.keep_batch_loss,
             )
-        by_key[c.key()] = c
+        by_key[key] = c
     return by_key
 
 
@@ -425,8 +426,8 @@ def _load_one(cache: RunCache, key: str, cfg: RunConfig) -> History | None:
     """The cached run of `cfg`, or None: also when `cfg` keeps parameters or batch losses and
     the entry has none (it was trained without them; retraining stores them)."""
     h = cache.load(key, expect=cfg)
-    if h is not None and cfg.keep_params and h.final_params is None:
+    if h is None:
         return None
-    if h is not None and cfg.keep_batch_loss and len(h.batch_loss) == 0:
-        return None
-    return h
+    lacks_params = cfg.keep_params and h.final_params is None
+    lacks_losses = cfg.keep_batch_loss and len(h.batch_loss) == 0
+    return None if lacks_params or lacks_losses else h
