@@ -8,6 +8,9 @@ checked on the early batch losses and on curves of short runs.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -392,3 +395,45 @@ def test_build_data_is_shared_by_members():
     e = Ensemble(cfgs)
     assert e.data[0] is e.data[1] is build_data(MOD23, 0)
     assert e.train_split.shared and e.test_split.shared
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_second_moment_floor_leaves_the_update_bit_for_bit(name):
+    """The floor under Adam's √v (a CPU speed fix: √0 is slow on x86) changes no update:
+    zeros, subnormals, the smallest normal and ordinary values of v give identical steps."""
+    cfgs = [c.replace(optim=dataclasses.replace(c.optim, name=name)) for c in embed_mlp_adamw()]
+    ens = Ensemble(cfgs)
+    assert ens._v_floor == torch.finfo(torch.float32).tiny
+    gen = torch.Generator().manual_seed(0)
+    k, p = ens.flat.shape
+    tiny = torch.finfo(torch.float32).tiny
+    special = torch.tensor([0.0, tiny / 4, tiny / 2, tiny, 2 * tiny, 1e-30, 1e-12])
+    v = torch.rand(k, p, generator=gen)
+    v.view(-1)[: 7 * 50] = special.repeat(50)
+    g = torch.randn(k, p, generator=gen)
+    g.view(-1)[: 7 * 50] = 0.0
+    m = torch.randn(k, p, generator=gen)  # nonzero where v is special: any change shows
+    results = []
+    for floor in (ens._v_floor, None):
+        ens.flat = ens.flat.clone()
+        start = ens.flat.clone()
+        ens._v_floor = floor
+        state = {"m": m.clone(), "v": v.clone(), "denom": torch.zeros(k, p)}
+        sched = {
+            "keep": torch.full((k, 1), 0.999),
+            "weight_decay": torch.full((k, 1), 0.1),
+            "bc2": math.sqrt(1 - 0.999),
+            "step_size": torch.full((k, 1), 1e-3),
+        }
+        ens._apply(g.clone(), sched, state)
+        results.append(ens.flat - start)
+        ens.flat = start
+    torch.testing.assert_close(results[0], results[1], rtol=0, atol=0)
+
+
+def test_no_second_moment_floor_where_it_could_change_a_step():
+    cfg = embed_mlp_adamw()[0]
+    tiny_eps = cfg.replace(optim=dataclasses.replace(cfg.optim, eps=1e-30))
+    assert Ensemble([tiny_eps])._v_floor is None
+    sgd = cfg.replace(optim=Optimizer("sgd", lr=1e-2))
+    assert Ensemble([sgd])._v_floor is None
