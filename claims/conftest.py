@@ -13,20 +13,22 @@ _MARK = {Verdict.REFUTED: "expect_refuted", Verdict.INCONCLUSIVE: "expect_inconc
 
 # Seconds each claim took at the quick tier on the project's 2-core CPU machine, rounded
 # (`duration_s` in results.json of `pytest claims/ -n 2 --scale quick`, empty cache,
-# 2026-12-05). Used for one thing: the longest claims are handed out first (longest
-# processing time first), so that the workers finish together instead of one training a long
-# claim alone at the end. A claim not listed keeps its place after the listed ones; a stale
-# number costs balance, never a result.
+# 2026-12-06, an Intel Xeon that ran a third slower than 2026-12-05's AMD EPYC; OG-INV then
+# trains OG-TS's runs too, see `_warm_teacher_student`, so OG-TS reads the cache). Used for
+# one thing: the longest claims are handed out first (longest processing time first), so
+# that the workers finish together instead of one training a long claim alone at the end.
+# A claim not listed keeps its place after the listed ones; a stale number costs balance,
+# never a result.
 QUICK_SECONDS: dict[str, int] = {
-    "AR-FRAC": 114, "OG-TS": 109, "OG-INV": 109, "RP-RNN": 107, "OG-LU": 101, "OG-CRIT": 87,
-    "AR-NOUNGROK": 86, "LS-DIV": 81, "AR-OPS": 81, "LS-CORR": 72, "LS-WD2": 72, "RP-FRAC": 63,
-    "RP-LATEWD": 54, "OG-CONSTR": 51, "LS-ATTN": 48, "LS-MNIST[aug1.0]": 45,
-    "LS-MNIST[aug0.1]": 44, "LS-MNIST[aug0.2]": 43, "LS-MNIST[aug0.3]": 43, "OG-NORM": 41,
-    "LS-MNIST[bs1024]": 40, "LS-BAND": 37, "LS-MNIST[init0.1]": 27, "LS-MNIST[ce]": 26,
-    "LS-MNIST[base]": 26, "LS-MNIST[bs128]": 26, "LS-MNIST[nowd]": 25, "OG-MNIST": 25,
-    "LS-MNIST[2k]": 25, "LS-MNIST[3k]": 25, "LS-MNIST[bs32]": 24, "LS-MNIST[4k]": 24,
-    "LS-MNIST[adam]": 23, "LS-MNIST[5k]": 23, "LS-MNIST[sgd]": 21, "OG-DATA": 19,
-    "OG-REPR": 15, "LS-LAND": 12, "AR-SPIKE": 80,  # AR-SPIKE: measured alone, 2026-12-05
+    "AR-SPIKE": 192, "AR-FRAC": 192, "OG-INV": 180, "AR-NOUNGROK": 126, "OG-CRIT": 114,
+    "RP-RNN": 112, "OG-LU": 108, "LS-CORR": 106, "LS-DIV": 103, "RP-LATEWD": 98,
+    "OG-NORM": 88, "LS-MNIST[aug0.1]": 84, "AR-OPS": 80, "LS-WD2": 62, "RP-FRAC": 62,
+    "LS-ATTN": 59, "LS-MNIST[aug0.3]": 52, "LS-MNIST[aug1.0]": 51, "LS-BAND": 49,
+    "LS-MNIST[aug0.2]": 46, "LS-MNIST[bs1024]": 44, "LS-MNIST[bs32]": 30, "LS-MNIST[4k]": 30,
+    "LS-MNIST[ce]": 30, "LS-MNIST[nowd]": 29, "OG-MNIST": 28, "LS-MNIST[init0.1]": 28,
+    "LS-MNIST[adam]": 28, "LS-MNIST[5k]": 27, "LS-MNIST[bs128]": 25, "LS-MNIST[3k]": 25,
+    "LS-MNIST[2k]": 25, "OG-CONSTR": 24, "LS-MNIST[sgd]": 22, "OG-DATA": 21, "OG-REPR": 17,
+    "LS-LAND": 12, "OG-TS": 5,
 }  # fmt: skip
 
 
