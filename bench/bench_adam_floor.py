@@ -13,13 +13,12 @@ bit-identical histories, and writes the seconds to bench/results/adam-floor-HOST
 from __future__ import annotations
 
 import argparse
-import json
-import socket
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _results import write_results
 
 from grokcore import setups
 from grokcore.history import History
@@ -88,18 +87,9 @@ def main() -> None:
             f"bit-identical: {row['bit_identical_histories']}",
             flush=True,
         )
-    host = socket.gethostname()
-    out = args.out or Path(__file__).parent / "results" / f"adam-floor-{host}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "hostname": host,
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "threads": 1,
-        "repeats": args.repeats,
-        "torch": torch.__version__,
-    }
-    out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_results(
+        "adam-floor", args.out, results, threads=1, repeats=args.repeats, torch=torch.__version__
+    )
 
 
 if __name__ == "__main__":

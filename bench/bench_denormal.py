@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from _results import write_results
 
 WORKLOADS = ("ls-wd2", "ls-mnist-adam")
 
@@ -84,12 +84,7 @@ def main() -> None:
             f"{row['kept_s']:.1f} s, flushed {row['flushed_s']:.1f} s ({row['speedup']:.2f}×)",
             flush=True,
         )
-    host = socket.gethostname()
-    out = args.out or Path(__file__).parent / "results" / f"denormal-{host}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"hostname": host, "date": time.strftime("%Y-%m-%d %H:%M:%S"), "threads": 1}
-    out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_results("denormal", args.out, results, threads=1)
 
 
 if __name__ == "__main__":

@@ -107,31 +107,27 @@ INV_GAMMAS = np.geomspace(0.03, 1.0, 5).round(4).tolist()  # OG-INV: γ at α = 
 INV_EVAL_POINTS = 400
 
 
+def _ts(claim, alpha: float, gamma: float, seed: int):
+    """A teacher-student run of OG-TS or OG-INV. Both keep 400 log-spaced evaluations:
+    consecutive ones 2.6-2.9% apart, so t_test is resolved to within 3% at every γ (120
+    points left ≈ 10% steps, a bias in OG-INV's slope at its small-t end), and OG-TS's
+    α = 2 runs at γ = 0, 0.03 and 1 are OG-INV's own configs (`_warm_teacher_student`)."""
+    return setups.teacher_student(
+        init_scale=alpha, weight_decay=gamma, seed=seed, scale=claim.scale
+    ).replace(eval_points=INV_EVAL_POINTS)
+
+
 def _ts_grid(claim) -> list:
-    """OG-TS's runs. They keep OG-INV's 400 evaluations, so that its α = 2 runs at γ = 0,
-    0.03 and 1 are OG-INV's own: the two claims train them once (see `_warm_teacher_student`)."""
-    return [
-        setups.teacher_student(init_scale=a, weight_decay=g, seed=s, scale=claim.scale).replace(
-            eval_points=INV_EVAL_POINTS
-        )
-        for a, g in TS_GRID
-        for s in claim.seeds(3)
-    ]
+    """OG-TS's runs: the (α, γ) grid, three seeds each."""
+    return [_ts(claim, a, g, s) for a, g in TS_GRID for s in claim.seeds(3)]
 
 
 def _inv_sweeps(claim) -> tuple[list, list]:
-    """OG-INV's teacher-student runs: the γ sweep at α = 2, and its γ = 0 control.
-
-    400 log-spaced evaluations: consecutive ones 2.6-2.9% apart, so t_test is resolved to
-    within 3% at every γ (120 points left ≈ 10% steps, a bias in the slope's small-t end)."""
-
-    def ts(g: float, s: int):
-        return setups.teacher_student(
-            init_scale=2.0, weight_decay=g, seed=s, scale=claim.scale
-        ).replace(eval_points=INV_EVAL_POINTS)
-
+    """OG-INV's teacher-student runs: the γ sweep at α = 2, and its γ = 0 control."""
     seeds = claim.seeds(3)
-    return [ts(g, s) for g in INV_GAMMAS for s in seeds], [ts(0.0, s) for s in seeds]
+    return [_ts(claim, 2.0, g, s) for g in INV_GAMMAS for s in seeds], [
+        _ts(claim, 2.0, 0.0, s) for s in seeds
+    ]
 
 
 def _warm_teacher_student(claim) -> None:
@@ -150,7 +146,6 @@ def _warm_teacher_student(claim) -> None:
 )
 def test_og_ts(claim):
     seeds = claim.seeds(3)
-    grid = TS_GRID
     sweep = _ts_grid(claim)
     require_budget(**{"α = 2, γ = 0.03": [c for c in sweep if c.init_scale == 2 and
                                           c.optim.weight_decay == 0.03]})  # fmt: skip
@@ -170,7 +165,7 @@ def test_og_ts(claim):
         statement="Large initialization (α = 2) groks under small weight decay (γ = 0.03), "
         "generalizes quickly under large (γ = 1) and not at all without (γ = 0); small "
         "initialization (α = 0.5) generalizes quickly whatever γ.",
-        settings={"grid (α, γ)": grid, "seeds": len(seeds), "threshold": 0.01},
+        settings={"grid (α, γ)": TS_GRID, "seeds": len(seeds), "threshold": 0.01},
         deviations=["a sample is correct when its squared error is below the paper's 0.01; "
                     "the public notebook uses 0.001"],
         control_summary="The α = 0.5 rows are the control: they must not grok.",

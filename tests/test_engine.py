@@ -403,21 +403,20 @@ def test_second_moment_floor_leaves_the_update_bit_for_bit(name):
     zeros, subnormals, the smallest normal and ordinary values of v give identical steps."""
     cfgs = [c.replace(optim=dataclasses.replace(c.optim, name=name)) for c in embed_mlp_adamw()]
     ens = Ensemble(cfgs)
-    assert ens._v_floor == torch.finfo(torch.float32).tiny
+    tiny = torch.finfo(torch.float32).tiny
+    assert ens._v_floor == tiny
     gen = torch.Generator().manual_seed(0)
     k, p = ens.flat.shape
-    tiny = torch.finfo(torch.float32).tiny
     special = torch.tensor([0.0, tiny / 4, tiny / 2, tiny, 2 * tiny, 1e-30, 1e-12])
     v = torch.rand(k, p, generator=gen)
     v.view(-1)[: 7 * 50] = special.repeat(50)
     g = torch.randn(k, p, generator=gen)
     g.view(-1)[: 7 * 50] = 0.0
     m = torch.randn(k, p, generator=gen)  # nonzero where v is special: any change shows
+    start = ens.flat.clone()
     results = []
-    for floor in (ens._v_floor, None):
-        ens.flat = ens.flat.clone()
-        start = ens.flat.clone()
-        ens._v_floor = floor
+    for floor in (tiny, None):
+        ens.flat, ens._v_floor = start.clone(), floor
         state = {"m": m.clone(), "v": v.clone(), "denom": torch.zeros(k, p)}
         sched = {
             "keep": torch.full((k, 1), 0.999),
@@ -427,7 +426,6 @@ def test_second_moment_floor_leaves_the_update_bit_for_bit(name):
         }
         ens._apply(g.clone(), sched, state)
         results.append(ens.flat - start)
-        ens.flat = start
     torch.testing.assert_close(results[0], results[1], rtol=0, atol=0)
 
 
