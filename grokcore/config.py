@@ -19,6 +19,8 @@ from typing import Any, Literal
 from grokcore.record import Setting
 
 # Bump when a change to the core alters the numbers a config produces: it invalidates the cache.
+# Not for a change of rounding alone in the same arithmetic (another CPU's kernels already
+# round differently): e.g. the CPU's fused Adam kernel, 2026-12-06.
 # 3: reference-exact models (Nanda init and vocab, Power post-LN options), the openai/grok
 #    "mixed" operation, lr warm-up, dtype in the key, companion-independent AdamW arithmetic.
 CORE_VERSION = "3"

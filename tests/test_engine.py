@@ -34,6 +34,7 @@ from grokcore.history import History
 from grokcore.metrics import t_test, t_train
 from grokcore.runs import run
 from grokcore.train import Ensemble, train_reference
+from grokcore.train.engine import fused_adam_available
 from grokcore.train.objective import (
     BatchSampler,
     masked_mean,
@@ -427,6 +428,34 @@ def test_second_moment_floor_leaves_the_update_bit_for_bit(name):
         ens._apply(g.clone(), sched, state)
         results.append(ens.flat - start)
     torch.testing.assert_close(results[0], results[1], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_fused_adam_step_equals_the_elementwise_step(name):
+    """The eager step's fused kernel (CPU) and the elementwise update agree to rounding,
+    members with different lr and γ included (one kernel call per lr)."""
+    cfgs = [c.replace(optim=dataclasses.replace(c.optim, name=name)) for c in embed_mlp_adamw()]
+    ens = Ensemble(cfgs)
+    assert ens.fused_adam and len({c.optim.lr for c in cfgs}) > 1
+    gen = torch.Generator().manual_seed(0)
+    grads = [torch.randn(ens.flat.shape, generator=gen) for _ in range(5)]
+    start = ens.flat.clone()
+    results = []
+    for fused in (True, False):
+        ens.flat, ens.fused_adam, state = start.clone(), fused, {}
+        for step, g in enumerate(grads, 1):
+            ens._update(g.clone(), step, state)
+        results.append(ens.flat.clone())
+    assert (results[0] != start).all()
+    # a few ulps of the weights (float32 eps 1.2e-7), not of the ~1e-2 steps themselves
+    torch.testing.assert_close(results[0], results[1], rtol=1e-6, atol=1e-8)
+
+
+def test_fused_adam_only_for_adam_on_cpu():
+    cfg = embed_mlp_adamw()[0]
+    assert Ensemble([cfg]).fused_adam
+    assert not Ensemble([cfg.replace(optim=Optimizer("sgd", lr=1e-2))]).fused_adam
+    assert not fused_adam_available(cfg.optim, torch.device("cuda"))
 
 
 def test_no_second_moment_floor_where_it_could_change_a_step():

@@ -56,8 +56,13 @@ def test_static_member_equals_reference_run(make):
 
 @pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
 def test_static_step_equals_eager_step(make):
+    """The same arithmetic in both: on CPU the eager step's Adam is torch's fused kernel,
+    equal to the static step's elementwise update only up to rounding (both equal the
+    reference run: test_member_equals_reference_run), so it is switched off here."""
     cfgs = make()
-    eager = Ensemble(cfgs, step="eager").train()
+    eager_ens = Ensemble(cfgs, step="eager")
+    eager_ens.fused_adam = False
+    eager = eager_ens.train()
     static = Ensemble(cfgs, step="static").train()
     for a, b in zip(eager, static, strict=True):
         np.testing.assert_allclose(b.batch_loss, a.batch_loss, rtol=1e-5, atol=1e-7)
@@ -155,6 +160,7 @@ def test_device_schedule_equals_host_schedule(warmup, on, gap, lr, gamma, betas,
         for s, o in ((0, opt), (1, Optimizer(lr=3e-3, betas=betas, warmup_steps=warmup)))
     ]  # fmt: skip
     host_ens, dev_ens = Ensemble(cfgs, step="eager"), Ensemble(cfgs, step="static")
+    host_ens.fused_adam = False  # the elementwise update's schedule, which the static step uses
     static = StaticStep(dev_ens, None, None)
     host: dict = {}
     g = torch.zeros_like(host_ens.flat)
