@@ -451,11 +451,13 @@ def test_fused_adam_step_equals_the_elementwise_step(name):
     torch.testing.assert_close(results[0], results[1], rtol=1e-6, atol=1e-8)
 
 
-def test_fused_adam_only_for_adam_on_cpu():
+def test_fused_adam_only_for_adam_on_cpu(monkeypatch):
     cfg = embed_mlp_adamw()[0]
     assert Ensemble([cfg]).fused_adam
     assert not Ensemble([cfg.replace(optim=Optimizer("sgd", lr=1e-2))]).fused_adam
     assert not fused_adam_available(cfg.optim, torch.device("cuda"))
+    monkeypatch.setenv("GROKCORE_FUSED_ADAM", "0")  # the documented switch back
+    assert not Ensemble([cfg]).fused_adam
 
 
 def test_no_second_moment_floor_where_it_could_change_a_step():

@@ -148,11 +148,20 @@ def _sqrt_floor(o: Optimizer, dtype: torch.dtype, device: torch.device) -> float
     return fi.tiny if largest_change < half_ulp_of_eps else None
 
 
+FUSED_ADAM_ENV = "GROKCORE_FUSED_ADAM"  # "0": the elementwise Adam update on CPU too
+
+
 def fused_adam_available(o: Optimizer, device: torch.device) -> bool:
     """Whether the eager step uses torch's fused Adam kernel (`Ensemble._fused_adam`): for
-    Adam and AdamW on CPU, where this torch has it. Elsewhere `Ensemble._apply`'s
-    elementwise update runs (it is also the graph-ready step's, on every device)."""
-    return device.type == "cpu" and o.name in ("adam", "adamw") and hasattr(torch, "_fused_adam_")
+    Adam and AdamW on CPU, where this torch has it, unless $GROKCORE_FUSED_ADAM is 0.
+    Elsewhere `Ensemble._apply`'s elementwise update runs (it is also the graph-ready
+    step's, on every device)."""
+    return (
+        device.type == "cpu"
+        and o.name in ("adam", "adamw")
+        and hasattr(torch, "_fused_adam_")
+        and os.environ.get(FUSED_ADAM_ENV, "1") != "0"
+    )
 
 
 StepMode = Literal["auto", "eager", "static", "graph"]
