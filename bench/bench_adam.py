@@ -20,6 +20,7 @@ bench/results/adam-HOST.json.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -31,6 +32,10 @@ from grokcore import setups
 from grokcore.history import History
 from grokcore.train.engine import Ensemble
 
+sys.path.insert(0, str(Path(__file__).parents[1]))  # the claims' own quick configs
+from claims.test_arn import OPS, _configs
+from claims.test_omnigrok import INV_EVAL_POINTS, INV_GAMMAS
+
 WORKLOADS = ("ls-mnist-base", "og-inv", "ar-noungrok", "ls-div")
 VARIANTS = ("fused", "elementwise", "no_floor")
 
@@ -38,13 +43,13 @@ VARIANTS = ("fused", "elementwise", "no_floor")
 def configs(workload: str, steps: int) -> list:
     if workload == "ls-mnist-base":  # claims/test_li_sakib.py::test_ls_mnist, quick: 3 runs
         cs = [setups.li_sakib_mnist(setups.LS_MNIST_BASE, seed=s, scale="quick") for s in range(3)]
-    elif workload == "og-inv":  # claims/test_omnigrok.py::test_og_inv, quick: α = 2, 9 γ × 3
-        gammas = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0)
+    elif workload == "og-inv":  # claims/test_omnigrok.py::test_og_inv, quick: α = 2, the γ = 0
+        # control and the γ sweep, 3 seeds each
         cs = [setups.teacher_student(init_scale=2.0, weight_decay=g, seed=s)
-              for g in gammas for s in range(3)]  # fmt: skip
+              .replace(eval_points=INV_EVAL_POINTS)
+              for g in (0.0, *INV_GAMMAS) for s in range(3)]  # fmt: skip
     elif workload == "ar-noungrok":  # claims/test_arn.py::test_ar_noungrok, quick: 33 runs
-        cs = [setups.modular(seed=s, op=op, steps=15_000, batch_size=64)
-              for op in ("x+y", "x-y", "x/y") for s in range(11)]  # fmt: skip
+        cs = [c for op in OPS for c in _configs("quick", op, list(range(11)))]
     else:  # claims/test_li_sakib.py::test_ls_div, quick: one arm of 6 runs
         cs = [setups.li_sakib(seed=s, scale="quick") for s in range(6)]
     return [c.replace(steps=steps or c.steps) for c in cs]

@@ -364,11 +364,7 @@ class Ensemble:
         more than the arithmetic (page faults), see bench/README.md.
         """
         o, flat = self.cfg.optim, self.flat
-        if o.name == "adamw":
-            flat.mul_(sched["keep"])  # decoupled decay, before the Adam step (torch.optim.AdamW)
-        else:
-            # L2 penalty through the gradient (torch.optim.Adam / SGD)
-            g.addcmul_(flat, sched["weight_decay"])
+        self._decay(g, sched)
         if o.name == "sgd":
             if o.momentum:  # torch.optim.SGD: the buffer starts as the first gradient
                 if "buf" in state:
@@ -391,6 +387,14 @@ class Ensemble:
         torch.div(m, denom, out=g).mul_(sched["step_size"])
         flat.sub_(g)
 
+    def _decay(self, g: torch.Tensor, sched: dict[str, Any]) -> None:
+        """Weight decay, in place: AdamW's decoupled shrink before the Adam step
+        (torch.optim.AdamW), else the L2 penalty through the gradient (Adam, SGD)."""
+        if self.cfg.optim.name == "adamw":
+            self.flat.mul_(sched["keep"])
+        else:
+            g.addcmul_(self.flat, sched["weight_decay"])
+
     def _fused_adam(self, g: torch.Tensor, step: int, state: dict[str, Any]) -> None:
         """The eager step's Adam/AdamW on CPU: `_apply`'s weight decay, then the kernel that
         `torch.optim.Adam(fused=True)` calls, which updates m, v and the weights in one pass
@@ -399,10 +403,7 @@ class Ensemble:
         scalar code, so it is called on each member's own row (its numbers then do not
         depend on its companions), one call per distinct lr."""
         o, flat = self.cfg.optim, self.flat
-        if o.name == "adamw":
-            flat.mul_(state["keep"])  # decoupled decay, before the Adam step (torch.optim.AdamW)
-        else:
-            g.addcmul_(flat, state["weight_decay"])  # L2 penalty through the gradient
+        self._decay(g, state)
         if "m" not in state:
             state["m"], state["v"] = torch.zeros_like(flat), torch.zeros_like(flat)
             state["m_rows"], state["v_rows"] = state["m"].unbind(0), state["v"].unbind(0)
