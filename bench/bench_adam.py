@@ -1,15 +1,15 @@
 """What the eager step's Adam costs on CPU: torch's fused kernel against the elementwise update.
 
 On CPU the engine's eager step updates Adam/AdamW with the kernel `torch.optim.Adam(fused=True)`
-calls: one pass over (K, P) (`grokcore.train.engine.Ensemble._fused_adam`). The elementwise
-update (`Ensemble._apply`, eleven passes) is what the graph-ready step runs; on CPU it floors
-Adam's second moment under the square root (`grokcore.train.engine._sqrt_floor`), since torch's
-vectorized √ takes a slow path for exact zeros. This trains quick-tier ensembles three ways,
+calls: one pass over (K, P) (`grokcore.train.optim.EnsembleOptimizer`). The elementwise
+update (`EnsembleOptimizer.apply`, eleven passes) is what the graph-ready step runs; on CPU it
+floors Adam's second moment under the square root (`grokcore.train.optim._sqrt_floor`), since
+torch's vectorized √ takes a slow path for exact zeros. This trains quick-tier ensembles three ways,
 in one one-thread process, alternating the order every repeat (this 2-core VM's speed drifts
 by 20% within minutes, so many short alternating runs, best and median, beat a few long ones):
 - `fused`: the default eager step;
-- `elementwise`: `_apply` with the floor;
-- `no_floor`: `_apply` without it (its histories must be bit-identical to `elementwise`'s).
+- `elementwise`: `apply` with the floor;
+- `no_floor`: `apply` without it (its histories must be bit-identical to `elementwise`'s).
 It reports the seconds, whether `fused` changed any accuracy, and writes
 bench/results/adam-HOST.json.
 
@@ -33,33 +33,31 @@ from grokcore.history import History
 from grokcore.train.engine import Ensemble
 
 sys.path.insert(0, str(Path(__file__).parents[1]))  # the claims' own quick configs
-from claims.test_arn import OPS, _configs
-from claims.test_omnigrok import INV_EVAL_POINTS, INV_GAMMAS
+from claims import REGISTRY
+from grokcore.spec import Scope
 
 WORKLOADS = ("ls-mnist-base", "og-inv", "ar-noungrok", "ls-div")
 VARIANTS = ("fused", "elementwise", "no_floor")
 
 
 def configs(workload: str, steps: int) -> list:
-    if workload == "ls-mnist-base":  # claims/test_li_sakib.py::test_ls_mnist, quick: 3 runs
+    if workload == "ls-mnist-base":  # LS-MNIST[base] (claims/li_sakib.py), quick: 3 runs
         cs = [setups.li_sakib_mnist(setups.LS_MNIST_BASE, seed=s, scale="quick") for s in range(3)]
-    elif workload == "og-inv":  # claims/test_omnigrok.py::test_og_inv, quick: α = 2, the γ = 0
-        # control and the γ sweep, 3 seeds each
-        cs = [setups.teacher_student(init_scale=2.0, weight_decay=g, seed=s)
-              .replace(eval_points=INV_EVAL_POINTS)
-              for g in (0.0, *INV_GAMMAS) for s in range(3)]  # fmt: skip
-    elif workload == "ar-noungrok":  # claims/test_arn.py::test_ar_noungrok, quick: 33 runs
-        cs = [c for op in OPS for c in _configs("quick", op, list(range(11)))]
-    else:  # claims/test_li_sakib.py::test_ls_div, quick: one arm of 6 runs
+    elif workload in ("og-inv", "ar-noungrok"):  # the claim's own quick runs, every arm:
+        # OG-INV's γ sweep at α = 2 and its γ = 0 control, 3 seeds each (18 runs);
+        # AR-NOUNGROK's 11 seeds of 3 operations (33 runs)
+        arms = REGISTRY[workload.upper()].arms(Scope("quick"))
+        cs = [c for arm in arms.values() for c in arm]
+    else:  # LS-DIV (claims/li_sakib.py), quick: one arm of 6 runs
         cs = [setups.li_sakib(seed=s, scale="quick") for s in range(6)]
     return [c.replace(steps=steps or c.steps) for c in cs]
 
 
 def train(cs: list, variant: str) -> tuple[float, list[History]]:
     ens = Ensemble(cs, torch.device("cpu"))
-    ens.fused_adam = variant == "fused"
+    ens.optim.fused = variant == "fused"
     if variant == "no_floor":
-        ens._v_floor = None
+        ens.optim.v_floor = None
     t = time.perf_counter()
     hs = ens.train()
     return time.perf_counter() - t, hs

@@ -31,10 +31,10 @@ from grokcore import setups
 from grokcore.train.engine import Ensemble
 
 name, steps = sys.argv[1], int(sys.argv[2])
-if name == "ls-wd2":  # claims/test_li_sakib.py::test_ls_wd2, quick
+if name == "ls-wd2":  # LS-WD2 (claims/li_sakib.py), quick
     configs = [setups.li_sakib(seed=s, weight_decay=g, scale="quick")
                for g in (1.0, 2.0, 10.0) for s in range(4)]
-else:  # claims/test_li_sakib.py::test_ls_mnist[adam], quick
+else:  # LS-MNIST[adam] (claims/li_sakib.py), quick
     row = {r.key: r for r in setups.LS_MNIST_ROWS}["adam"]
     configs = [setups.li_sakib_mnist(row, seed=s, scale="quick") for s in range(3)]
 steps = steps or configs[0].steps

@@ -1,1 +1,13 @@
-"""Published grokking claims, one module per paper, one test per claim (see ../shared/CLAIMS.md)."""
+"""The claims: one declared spec per published claim (`grokcore.spec`), a module per paper.
+
+`REGISTRY` holds them all, in the order the report lists them; `claims/test_claims.py`
+turns each into one test, and `grokcore plan` plans their runs.
+"""
+
+from __future__ import annotations
+
+from grokcore.spec import Registry
+
+from . import arn, li_sakib, omnigrok, rnn_poster
+
+REGISTRY = Registry([*omnigrok.SPECS, *li_sakib.SPECS, *arn.SPECS, *rnn_poster.SPECS])

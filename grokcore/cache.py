@@ -24,6 +24,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from grokcore import progress
 from grokcore.config import RunConfig
 from grokcore.history import History
 
@@ -34,6 +35,19 @@ def default_cache_dir(anchor: str | Path | None = None) -> Path:
     """$GROKCORE_CACHE, else `.grokcore/cache` under `anchor` (the pytest rootdir) or the cwd."""
     base = Path(anchor) if anchor is not None else Path.cwd()
     return Path(os.environ.get(ENV_VAR) or base / ".grokcore" / "cache")
+
+
+def file_in_the_way(root: str | Path) -> Path | None:
+    """The file that stops `root` from being a directory (root itself, or a parent: a cache
+    at /etc/passwd/x), or None."""
+    here = Path(root)
+    for path in (here, *here.parents):
+        try:
+            if path.exists():
+                return None if path.is_dir() else path
+        except OSError:  # unreadable: mkdir will say so
+            return None
+    return None
 
 
 class CorruptEntryWarning(UserWarning):
@@ -68,6 +82,39 @@ def mismatch(history: History, cfg: RunConfig) -> str | None:
     if field is not None:
         return f"its stored config differs in {field}"
     return None
+
+
+def key_of(stored: dict) -> str | None:
+    """The key of the run that a history's stored config (`RunConfig.to_dict()`) describes,
+    or None if it describes no run config: an entry's key can be checked without the
+    config object (`cache_tools` checks each entry on the way in).
+
+    The stored dict is `RunConfig.key()`'s payload plus the fields outside the key
+    (`metadata hash=False`, e.g. MnistTask.data_dir); dropping those gives the payload.
+    """
+    import dataclasses
+    import hashlib
+
+    from grokcore import config as config_module
+
+    def hashed(obj: object) -> object:
+        if isinstance(obj, dict):
+            cls = getattr(config_module, str(obj.get("__type__")), None)
+            fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ()
+            skip = {f.name for f in fields if not f.metadata.get("hash", True)}
+            return {k: hashed(v) for k, v in obj.items() if k not in skip}
+        if isinstance(obj, list):
+            return [hashed(v) for v in obj]
+        return obj
+
+    if not isinstance(stored, dict) or stored.get("__type__") != "RunConfig":
+        return None
+    payload = json.dumps(
+        {"core": config_module.CORE_VERSION, "run": hashed(stored)},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
 def _unhashed(cfg: RunConfig) -> set[str]:
@@ -112,6 +159,10 @@ class RunCache:
         self.root = Path(root) if root is not None else default_cache_dir()
         if self.root.exists() and not self.root.is_dir():
             raise NotADirectoryError(f"run cache {self.root} exists and is not a directory")
+        if (blocker := file_in_the_way(self.root)) is not None:
+            raise NotADirectoryError(
+                f"run cache {self.root}: {blocker} is a file, so no directory can be made there"
+            )
         self.writable = self._probe()
 
     def _probe(self) -> bool:
@@ -211,26 +262,48 @@ class RunCache:
             lock.acquire(timeout=0)
         except Timeout:
             return None
+        self._note_owner(key)
+        return lock
+
+    def _note_owner(self, key: str) -> None:
+        """Leave a note of who holds the key's lock now, for the waiters' messages."""
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
         try:
             self._owner_file(key).write_text(json.dumps(owner))
         except OSError:
             pass  # only the waiters' messages lose detail
-        return lock
 
     def holder(self, key: str) -> str:
-        """Who holds the key's lock, in words (as far as the holder left a note)."""
+        """Who holds the key's lock, in words.
+
+        The holder's note says who took it; on this machine the note is checked against
+        the kernel's table of locks (/proc/locks), so a note left by a process that is gone
+        never names the wrong one.
+        """
         try:
             owner = json.loads(self._owner_file(key).read_text())
             pid, host, since = int(owner["pid"]), str(owner["host"]), float(owner["since"])
         except (OSError, ValueError, KeyError, TypeError):
-            return "an unknown process"
-        text = f"pid {pid} on {host}, for {time.time() - since:.0f} s"
-        if host == socket.gethostname():
+            pid, host, since = -1, "", 0.0
+        here = socket.gethostname()
+        if host and host != here:  # another machine's process: the note is all there is
+            return f"pid {pid} on {host}, for {time.time() - since:.0f} s"
+        actual = _lock_holders(self.root / "locks" / f"{key}.lock")
+        note_ok = pid > 0 and (pid in actual or (not actual and _alive(pid)))
+        if note_ok:
+            text = f"pid {pid} on {host}, for {time.time() - since:.0f} s"
             state = _process_state(pid)
-            if state:
-                text += f" ({state})"
-        return text
+            return text + (f" ({state})" if state else "")
+        stale = ""
+        if pid > 0:
+            gone = "which no longer holds it" if _alive(pid) else "which is gone"
+            stale = f"its owner note names pid {pid}, {gone}"
+        if not actual:
+            return "an unknown process" + (f" ({stale})" if stale else "")
+        real = actual[0]
+        state = _process_state(real)
+        notes = "; ".join(x for x in (state, stale) if x)
+        return f"pid {real} on {here}" + (f" ({notes})" if notes else "")
 
     def wait(
         self,
@@ -248,10 +321,13 @@ class RunCache:
         t0 = time.monotonic()
         try:
             lock.acquire(timeout=0)
+            self._note_owner(key)
             return lock
         except Timeout:
             pass
-        notify(f"run {key} is being trained by {self.holder(key)}; waiting for it")
+        who = self.holder(key)
+        notify(f"run {key} is being trained by {who}; waiting for it")
+        progress.publish(phase="waiting", key=key, holder=who, waited=0.0)  # pytest -n: shown
         while True:
             waited = time.monotonic() - t0
             left = None if timeout is None else timeout - waited
@@ -263,9 +339,45 @@ class RunCache:
                 )
             try:
                 lock.acquire(timeout=every if left is None else min(every, left))
+                self._note_owner(key)
                 return lock
             except Timeout:
-                notify(f"still waiting for run {key}: held by {self.holder(key)}")
+                who = self.holder(key)
+                notify(f"still waiting for run {key}: held by {who}")
+                progress.publish(phase="waiting", key=key, holder=who, waited=time.monotonic() - t0)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process `pid` exists on this machine (a zombie counts as gone)."""
+    if _process_state(pid) == "that process is gone":
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it exists
+        return True
+    return True
+
+
+def _lock_holders(lock_file: Path) -> list[int]:
+    """The pids holding a lock on `lock_file`, from the kernel's table (Linux), else []."""
+    try:
+        st = lock_file.stat()
+        table = Path("/proc/locks").read_text()
+    except OSError:
+        return []
+    want = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    pids = []
+    for row in table.splitlines():
+        fields = row.split()
+        # "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234 0 EOF"; "-> ..." rows are waiters
+        if len(fields) >= 6 and fields[1] != "->" and fields[5] == want:
+            try:
+                pids.append(int(fields[4]))
+            except ValueError:
+                continue
+    return [p for p in pids if p > 0]
 
 
 def _process_state(pid: int) -> str:
@@ -277,6 +389,8 @@ def _process_state(pid: int) -> str:
     except OSError:
         return ""
     state = stat.rsplit(")", 1)[-1].split()[0]
+    if state in ("Z", "X"):  # exited, not yet reaped by its parent
+        return "that process is gone"
     return "that process is stopped" if state in ("T", "t") else ""
 
 

@@ -9,7 +9,7 @@ A claim test reads like the paper's sentence:
 
 The settings table (ours | paper | why) comes from the configs the claim ran and the
 notes `grokcore.setups` attached to them; the figures from `claim.figure`; the outcome
-from `grokcore.outcome` and the claim's row in `claims/expectations.py`.
+from `grokcore.outcome` and the claim spec's `expected`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import torch
 from grokcore import progress
 from grokcore.cache import RunCache
 from grokcore.config import RunConfig
+from grokcore.data.mnist import DataUnavailable
+from grokcore.device import out_of_memory
 from grokcore.history import History
 from grokcore.outcome import Expectation, Outcome, outcome
 from grokcore.record import ClaimRecord, Figure, Verdict
@@ -42,6 +44,7 @@ from grokcore.runs import (
 )
 from grokcore.runs import warm as warm_cache
 from grokcore.session import Options, claim_meta, write_fallback
+from grokcore.spec import ClaimSpec, NotRun, Scope
 
 RECORD = pytest.StashKey[ClaimRecord]()
 FAILING = pytest.StashKey[bool]()  # conclude() itself fails the test (REFUTED, ...)
@@ -107,6 +110,11 @@ class TrainLimit:
         )
 
 
+def options_scope(o: Options) -> Scope:
+    """The claims' scope of a session's options."""
+    return Scope(o.scale, o.seeds, o.base_seed, o.data_dir, o.device)  # type: ignore[arg-type]
+
+
 class ClaimContext:
     """Scale, seeds, the cached batched trainer, figures, and the way to a verdict."""
 
@@ -127,10 +135,34 @@ class ClaimContext:
         limit = options.train_limit_s
         self.train_limit = TrainLimit(limit) if limit is not None else None
 
+    @property
+    def scope(self) -> Scope:
+        """What the claim's runs depend on, from the session's options."""
+        return options_scope(self.options)
+
     def seeds(self, default: int) -> list[int]:
         """n seeds from --base-seed (0): n = --seeds if given, else the claim's default."""
-        n = self.options.seeds if self.options.seeds is not None else default
-        return list(range(self.options.base_seed, self.options.base_seed + n))
+        return self.scope.seeds(default)
+
+    def execute(self, spec: ClaimSpec) -> None:
+        """Run one claim spec: its runs (from the cache the plan trained), its statistic, its
+        figures and its card; NOT RUN (a skip) with the reason where the scope cannot hold it."""
+        scope = self.scope
+        try:
+            arms = spec.prepare(scope)
+        except NotRun as exc:
+            pytest.skip(str(exc))
+        runs = self.run(arms)
+        j = spec.judge(scope, arms, runs)
+        spec.draw(scope, arms, runs, j, self.figure)
+        card = spec.card(scope, arms, j)
+        self.finish(
+            j,
+            statement=card.statement,
+            settings=card.settings,
+            deviations=card.deviations,
+            control_summary=card.control_summary,
+        )
 
     @overload
     def run(self, configs: Mapping[str, Sequence[RunConfig]]) -> dict[str, list[History]]: ...
@@ -161,6 +193,12 @@ class ClaimContext:
             return run(
                 configs, self.cache, device=self.device, lock_timeout=self.options.lock_timeout
             )
+        except DataUnavailable as exc:  # a run to train needs data this machine lacks
+            pytest.skip(str(exc))
+        except RuntimeError as exc:  # torch's CPU allocator under `ulimit -v`, say
+            if out_of_memory(exc):
+                raise MemoryError(f"out of memory while training: {exc}") from exc
+            raise
         finally:  # runs finished before a failure were trained (and stored) all the same
             progress.TARGET.claim = ""
             self.trained += STATS.trained - before[0]
@@ -178,6 +216,8 @@ class ClaimContext:
         progress.TARGET.claim = self.claim_id
         try:
             self.trained += warm_cache(configs, self.cache, device=self.device)
+        except DataUnavailable as exc:
+            pytest.skip(str(exc))
         finally:
             progress.TARGET.claim = ""
 

@@ -23,6 +23,7 @@ from typing import Literal
 
 import torch
 
+from grokcore import env as grokcore_env
 from grokcore import metrics
 from grokcore.cache import LockTimeout, RunCache, default_cache_dir
 from grokcore.config import (
@@ -41,7 +42,13 @@ from grokcore.config import (
     Transformer,
 )
 from grokcore.data.mnist import DataUnavailable
-from grokcore.device import default_device, describe_device, parse_device
+from grokcore.device import (
+    default_device,
+    describe_device,
+    memory_limit_note,
+    out_of_memory,
+    parse_device,
+)
 from grokcore.history import History
 from grokcore.runs import STATS, RunStats, run
 
@@ -80,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--loss", choices=["ce", "mse"], default=None)
     t.add_argument("--batch-size", type=int, default=None, help="default: full batch")
     t.add_argument("--steps", type=int, default=3000)
-    t.add_argument("--seeds", type=int, nargs="+", default=[0])
+    t.add_argument("--seeds", type=_seed, nargs="+", default=[0], help="seed(s), each once")
     t.add_argument("--tau", type=float, default=0.95, help="accuracy threshold for t_train/t_test")
     t.add_argument("--out", type=Path, default=Path("runs/latest"))
     t.add_argument("--cache", type=Path, default=None, help="run cache dir ($GROKCORE_CACHE)")
@@ -103,21 +110,148 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("path", type=Path, help="export: the .tar.gz to write; import: the .tar.gz "
                    "to read; merge: the cache directory to merge from")  # fmt: skip
     c.add_argument("--cache", type=Path, default=None, help="this cache dir ($GROKCORE_CACHE)")
+    c.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=None,
+        help="import, merge: seconds to wait for a run another process is training "
+        "(default: no limit; the wait says who holds it)",
+    )
+    _plan_parsers(sub)
+    from grokcore import slurm
+
+    slurm.add_parsers(sub, _selection)  # grokcore submit, grokcore status
     return p
+
+
+def _selection(q: argparse.ArgumentParser) -> None:
+    """The claim selection, as pytest's: -k, --scale, --seeds, --base-seed, --data-dir."""
+    q.add_argument("-k", dest="keyword", default=None, metavar="EXPR",
+                   help="select claims as pytest -k does (claim id, paper)")  # fmt: skip
+    q.add_argument("--scale", choices=["quick", "full"], default="quick")
+    q.add_argument("--seeds", type=_at_least_one, default=None,
+                   help="override every claim's seed count")  # fmt: skip
+    q.add_argument("--base-seed", type=_seed, default=0, help="claims use seeds N, N+1, ...")
+    q.add_argument("--data-dir", default=os.environ.get("GROKCORE_DATA_DIR"),
+                   help="full MNIST / IMDb / QM9 ($GROKCORE_DATA_DIR)")  # fmt: skip
+    q.add_argument("--run-cache", type=Path, default=None, help="run cache ($GROKCORE_CACHE)")
+    q.add_argument("--device", default=None,
+                   help="cpu, cuda or cuda:N (default: $GROKCORE_DEVICE, else this host)")
+
+
+def _plan_parsers(sub) -> None:
+    q = sub.add_parser(
+        "plan",
+        help="list every run of the selected claims, without training anything",
+        description="The selected claims' runs as one plan: runs, unique runs (shared across "
+        "claims), cached and to train, the cross-claim ensembles, FLOPs, peak memory and the "
+        "estimated time on a device.",
+    )
+    _selection(q)
+    q.add_argument("--json", dest="json_out", type=Path, default=None, metavar="PATH",
+                   help="also write the plan as JSON ('-': stdout, instead of the table)")
+    q.add_argument("--shards", type=_at_least_one, default=None,
+                   help="also show how N shards would split it")  # fmt: skip
+    r = sub.add_parser(
+        "train-plan",
+        help="train the selected claims' plan, or one shard of it, into a cache",
+        description="Train a plan's runs as cross-claim ensembles into a run cache. Shards are "
+        "whole ensembles balanced by cost; every process building the same selection cuts the "
+        "same shards, so processes, GPUs or hosts sharing one cache can each train one "
+        "(--shard i/n). Then `pytest claims/ --train-limit 0` judges every claim from it.",
+    )
+    _selection(r)
+    r.add_argument("--shard", default="1/1", metavar="I/N", help="train shard I of N (default 1/1)")
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63), got {text!r}")
+    return value
+
+
+def _plan_of(a: argparse.Namespace, describe_only: bool = False):
+    from grokcore.plan import build_plan
+    from grokcore.spec import Scope, load_registry
+
+    if describe_only and a.device and a.device.startswith("cuda") and not torch.cuda.is_available():
+        device = torch.device(a.device)  # a plan for a GPU host, made where there is none
+    else:
+        device = parse_device(a.device) if a.device else default_device()
+    scope = Scope(a.scale, a.seeds, a.base_seed, a.data_dir, device)
+    specs = load_registry().select(a.keyword)
+    if not specs:
+        raise ValueError(f"-k {a.keyword!r} selects no claim")
+    cache = RunCache(a.run_cache if a.run_cache is not None else default_cache_dir())
+    return build_plan(specs, scope), cache, device
+
+
+def cmd_plan(a: argparse.Namespace) -> int:
+    from grokcore.plan import table
+
+    plan, cache, device = _plan_of(a, describe_only=True)
+    d = plan.describe(cache, device, probe=device.type == "cuda" and torch.cuda.is_available())
+    if a.shards:
+        d["shards"] = [
+            {"ensembles": len(sh), "runs": sum(map(len, sh)),
+             "cost_s": round(sum(plan.cost(ch) for ch in sh), 1)}
+            for sh in plan.shards(a.shards)
+        ]  # fmt: skip
+    if a.json_out is not None and str(a.json_out) == "-":
+        print(json.dumps(d, indent=1))
+        return 0
+    print(table(d))
+    for i, sh in enumerate(d.get("shards", []), 1):
+        print(f"shard {i}/{a.shards}: {sh['ensembles']} ensembles, {sh['runs']} runs, "
+              f"cost {sh['cost_s']:,.0f} (nominal s)")  # fmt: skip
+    if a.json_out is not None:
+        _atomic(a.json_out, (json.dumps(d, indent=1) + "\n").encode())
+        print(f"grokcore: plan written to {a.json_out}")
+    return 0
+
+
+def cmd_train_plan(a: argparse.Namespace) -> int:
+    from grokcore.plan import parse_shard
+    from grokcore.plan import train as train_chunks
+
+    i, n = parse_shard(a.shard)
+    plan, cache, device = _plan_of(a)
+    if not cache.writable:
+        raise ValueError(f"--run-cache {cache.root}: not writable, so nothing could be stored")
+    done = train_chunks(plan.shard(i, n), cache, device, label=f"plan shard {i}/{n}")
+    print(f"grokcore: shard {i}/{n} of {len(plan.runs)} unique runs: trained {done.runs} in "
+          f"{done.seconds:.0f} s into {cache.root}")  # fmt: skip
+    return 0
 
 
 def cmd_cache(a: argparse.Namespace) -> int:
     from grokcore import cache_tools
 
+    if a.lock_timeout is not None and not 0 < a.lock_timeout < float("inf"):
+        raise UsageProblem(f"--lock-timeout {a.lock_timeout}: must be a positive number of seconds")
     cache = RunCache(a.cache if a.cache is not None else default_cache_dir())
     if a.action == "export":
         n = cache_tools.export(cache, a.path)
         print(f"grokcore: exported {n} run(s) from {cache.root} to {a.path}")
         return 0
     if a.action == "import":
-        report = cache_tools.import_archive(a.path, cache)
+        report = cache_tools.import_archive(a.path, cache, lock_timeout=a.lock_timeout)
     else:
-        report = cache_tools.merge(a.path, cache)
+        report = cache_tools.merge(a.path, cache, lock_timeout=a.lock_timeout)
     print(f"grokcore: {a.action} into {cache.root}: {report.summary()}")
     return 0
 
@@ -194,7 +328,7 @@ def _plot(groups: dict, path: Path, title: str, metric: str) -> Path | None:
     try:
         plot_curves(groups, tmp, title=title, metric=metric)
         os.replace(tmp, path)
-    except (ValueError, OverflowError) as exc:  # e.g. nothing finite to draw on a log axis
+    except (ValueError, OverflowError, OSError) as exc:  # nothing finite to draw, a full disk
         print(f"grokcore: warning: could not draw {path.name}: {exc}", file=sys.stderr)
         return None
     finally:
@@ -218,8 +352,24 @@ def _row(c: RunConfig, h, a: argparse.Namespace, label: str) -> dict:
     }
 
 
+def _once(a: argparse.Namespace) -> None:
+    """Drop repeated values of the sweep flags, with a note: `--seeds 0 0 1` would train
+    seed 0 once but count it twice in summary.json and the curves."""
+    for flag in ("seeds", "train_frac", "lr", "weight_decay", "init_scale"):
+        values = getattr(a, flag)
+        unique = list(dict.fromkeys(values))
+        if len(unique) < len(values):
+            name = "--" + flag.replace("_", "-")
+            given, kept = " ".join(map(str, values)), " ".join(map(str, unique))
+            print(f"grokcore: note: {name} {given} repeats values; each counts once: {kept}",
+                  file=sys.stderr)  # fmt: skip
+            setattr(a, flag, unique)
+
+
 def cmd_train(a: argparse.Namespace) -> int:
+    grokcore_env.check()  # GROKCORE_* switches and numbers: before anything trains
     _check_flags(a)
+    _once(a)
     configs = build_configs(a)
     device = parse_device(a.device, "--device") if a.device else default_device()
     _prepare_out(a.out)
@@ -231,7 +381,6 @@ def cmd_train(a: argparse.Namespace) -> int:
     summary: list[dict] = []
     groups: dict[str, list[History]] = {}
     for c, h in zip(configs, histories, strict=True):
-        _atomic(a.out / f"{c.key()}.npz", h.to_bytes())
         label = (
             f"frac={c.task.train_frac} " if isinstance(c.task, ModularTask) else ""
         ) + f"lr={c.optim.lr} γ={c.optim.weight_decay} α={c.init_scale}"
@@ -243,7 +392,12 @@ def cmd_train(a: argparse.Namespace) -> int:
             f"  seed {c.seed:3d} {label}: t_train={row['t_train']} t_test={row['t_test']} "
             f"phase={row['phase']}{where} final test acc {row['final_test_acc']:.3f}"
         )
-    _atomic(a.out / "summary.json", json.dumps(summary, indent=2).encode())
+    try:
+        for c, h in zip(configs, histories, strict=True):
+            _atomic(a.out / f"{c.key()}.npz", h.to_bytes())
+        _atomic(a.out / "summary.json", json.dumps(summary, indent=2).encode())
+    except OSError as exc:  # e.g. a full disk at --out, after all the training
+        raise OSError(_rescue(a, configs, histories, summary, cache, exc)) from None
     title = f"{a.task} {a.model}"
     plot = _plot(groups, a.out / "curves.png", title, "acc")
     _plot(groups, a.out / "loss.png", title, "loss")
@@ -253,6 +407,36 @@ def cmd_train(a: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _rescue(
+    a: argparse.Namespace,
+    configs: list[RunConfig],
+    histories: list[History],
+    summary: list[dict],
+    cache: RunCache | None,
+    exc: OSError,
+) -> str:
+    """Where the trained runs are when --out cannot take them: the run cache, or a new
+    temporary directory they are written to now; or, if neither, that they are lost."""
+    failed = f"could not write the outputs to --out {a.out} ({exc.strerror or exc})"
+    n = len(configs)
+    if cache is not None and all(c.key() in cache for c in configs):
+        return (
+            f"{failed}; the {n} run(s) are stored in the run cache {cache.root}: run the same "
+            "command with another --out to write them, without training"
+        )
+    try:
+        where = Path(tempfile.mkdtemp(prefix="grokcore-rescue-"))
+        for c, h in zip(configs, histories, strict=True):
+            (where / f"{c.key()}.npz").write_bytes(h.to_bytes())
+        (where / "summary.json").write_text(json.dumps(summary, indent=2))
+    except OSError as second:
+        return (
+            f"{failed}, nor to a temporary directory ({second.strerror or second}): the {n} "
+            "trained run(s) are lost" + (" (--no-cache)" if cache is None else "")
+        )
+    return f"{failed}; the {n} trained run(s) are kept in {where} (histories and summary.json)"
 
 
 def _interrupted(a: argparse.Namespace, before: RunStats) -> str:
@@ -286,6 +470,14 @@ def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "cache":
             return cmd_cache(args)
+        if args.command == "plan":
+            return cmd_plan(args)
+        if args.command == "train-plan":
+            return cmd_train_plan(args)
+        if args.command in ("submit", "status"):
+            from grokcore import slurm
+
+            return slurm.command(args)
         return cmd_train(args)
     except KeyboardInterrupt:
         print(_interrupted(args, before), file=sys.stderr)
@@ -294,10 +486,15 @@ def _main(args: argparse.Namespace) -> int:
         print(f"grokcore: error: {exc}", file=sys.stderr)
         return 2
     except (MemoryError, torch.cuda.OutOfMemoryError) as exc:
-        print(f"grokcore: error: out of memory: {exc}", file=sys.stderr)
+        print(f"grokcore: error: out of memory: {exc}{memory_limit_note()}", file=sys.stderr)
         return 1
     except (DataUnavailable, LockTimeout, OSError) as exc:
         print(f"grokcore: error: {exc}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:  # torch's CPU allocator: "... can't allocate memory ..."
+        if not out_of_memory(exc):
+            raise
+        print(f"grokcore: error: out of memory: {exc}{memory_limit_note()}", file=sys.stderr)
         return 1
 
 

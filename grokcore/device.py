@@ -49,7 +49,8 @@ def default_device() -> torch.device:
 def available_memory(device: torch.device) -> int | None:
     """Bytes a new allocation on `device` can use now, or None where that cannot be told.
 
-    CPU: the kernel's MemAvailable, capped by the cgroup (container) limit when one is set.
+    CPU: the kernel's MemAvailable, capped by the cgroup (container) limit when one is set,
+    and by the address space `ulimit -v` (RLIMIT_AS) leaves this process.
     """
     if device.type == "cuda":
         free_cuda, _total = torch.cuda.mem_get_info(device)
@@ -71,7 +72,56 @@ def available_memory(device: torch.device) -> int | None:
             free = room if free is None else min(free, room)
     except (OSError, ValueError, KeyError):
         pass
+    mappable = address_space_left()
+    if mappable is not None:
+        free = mappable if free is None else min(free, mappable)
     return free
+
+
+def address_space_left() -> int | None:
+    """Bytes of address space `ulimit -v` (RLIMIT_AS) still lets this process map, or None
+    when there is no such limit. torch's CPU allocator fails beyond it ("can't allocate
+    memory") however much memory the machine has free."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        return None
+    if soft == resource.RLIM_INFINITY or soft < 0:
+        return None
+    used = 0
+    try:
+        status = Path("/proc/self/status").read_text().splitlines()
+        used = 1024 * int(next(ln for ln in status if ln.startswith("VmSize:")).split()[1])
+    except (OSError, ValueError, StopIteration):
+        pass
+    return max(soft - used, 0)
+
+
+_OOM_TEXT = ("can't allocate memory", "not enough memory", "out of memory")
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` is an allocation that failed: MemoryError, CUDA's out of memory, or the
+    RuntimeError of torch's CPU allocator ("DefaultCPUAllocator: can't allocate memory",
+    "not enough memory"), which is what `ulimit -v` gives."""
+    if isinstance(exc, MemoryError | torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and any(t in str(exc) for t in _OOM_TEXT)
+
+
+def memory_limit_note() -> str:
+    """A note for an out-of-memory message when `ulimit -v` (RLIMIT_AS) is set, else ''."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        return ""
+    if soft == resource.RLIM_INFINITY or soft < 0:
+        return ""
+    return f" (ulimit -v caps this process's address space at {soft / 2**30:,.1f} GiB)"
 
 
 def configure_threads() -> int:

@@ -7,11 +7,15 @@ A step of a K-member ensemble costs a fixed dispatch overhead plus arithmetic:
 
 flops_per_step is the usual 6 · (dense parameters) · (samples · positions) of a forward
 and backward pass (Kaplan et al. 2020, §2.1); embedding lookups cost nothing and are left
-out. `overhead` and `rate` are measured once per process and device by `calibrate`: the
-step time of a one-member ensemble of a tiny model, and the throughput of a batched
-matmul of a training step's shape, derated by `EFFICIENCY` (the elementwise work, the
-optimizer and the evaluation run below matmul speed: on this project's 2-core CPU machine
-the quick embedding MLP at K = 33 reached 25 GFLOP/s against 40-50 for bare `bmm`).
+out. A transformer's last block runs only its keys and values at every position, and its
+queries, attention output and MLP, with the final LN and the unembed, only at the positions
+the loss reads (`grokcore/models/transformer.py`), so each weight counts the positions it
+runs at, plus attention's own products (`forward_flops`). `overhead` and `rate` are
+measured once per process and device by `calibrate`: the step time of a one-member
+ensemble of a tiny model, and the throughput of a batched matmul of a training step's
+shape, derated by `EFFICIENCY` (the elementwise work, the optimizer and the evaluation run
+below matmul speed: on this project's 2-core CPU machine the quick embedding MLP at K = 33
+reached 25 GFLOP/s against 40-50 for bare `bmm`).
 
 `bench/bench_estimate.py` compares the estimate with measured times: on this project's
 2-core CPU machine it came within 0.6-2.0× on five workloads (teacher-student, the
@@ -35,7 +39,6 @@ any device.
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +47,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from grokcore import env as grokcore_env
 from grokcore.config import (
     MLP,
     ImdbTask,
@@ -54,6 +58,7 @@ from grokcore.config import (
     Transformer,
     eval_schedule,
 )
+from grokcore.cost import data_shape
 
 DType = Literal["float32", "float64"]
 EFFICIENCY = 0.5  # training-step throughput / bare batched-matmul throughput (see above)
@@ -68,10 +73,9 @@ class Calibration:
 
 
 def _positions(cfg: RunConfig) -> int:
-    """Token positions each sample runs through the dense layers (1 for a vector input)."""
+    """Token positions each sample runs through the dense layers (1 for a vector input;
+    transformers count theirs per layer, in `forward_flops`)."""
     t, m = cfg.task, cfg.model
-    if isinstance(m, Transformer):
-        return 5 if m.tokens == "power" else 3  # "<eos> x op y =" / "x y ="
     if isinstance(m, Recurrent):
         return 4  # "x + y ="
     if isinstance(t, ImdbTask):
@@ -83,29 +87,65 @@ def _positions(cfg: RunConfig) -> int:
     return 1
 
 
-def dense_params(cfg: RunConfig) -> int:
-    """Parameters that multiply every sample (all but embedding tables), without allocating."""
+def _meta_model(cfg: RunConfig) -> nn.Module | None:
+    """The run's model on the meta device (shapes, no memory), or None if it cannot build."""
     from grokcore.models import build_model
-    from grokcore.runs import _data_shape
 
-    n_in, n_out, *_ = _data_shape(cfg)
+    n_in, n_out, *_ = data_shape(cfg)
     try:
         with torch.device("meta"):
-            model = build_model(cfg.model, n_in, n_out, 0)
+            return build_model(cfg.model, n_in, n_out, 0)
     except Exception:  # an estimate must never be what fails a run
+        return None
+
+
+def _numel(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def dense_params(cfg: RunConfig) -> int:
+    """Parameters that multiply every sample (all but embedding tables), without allocating."""
+    model = _meta_model(cfg)
+    if model is None:
         return 0
     lookups = sum(p.numel() for m in model.modules() if isinstance(m, nn.Embedding)
                   for p in m.parameters(recurse=False))  # fmt: skip
-    return sum(p.numel() for p in model.parameters()) - lookups
+    return _numel(model) - lookups
 
 
-def flops(cfg: RunConfig) -> tuple[float, float]:
-    """(FLOPs of one training step, FLOPs of one evaluation on both splits) for one member."""
-    from grokcore.runs import _data_shape
+def forward_flops(cfg: RunConfig, full: bool = False) -> float:
+    """FLOPs of one sample's forward pass: 2 per weight and position it runs at.
 
-    _, _, n_train, n_test, _ = _data_shape(cfg)
+    A transformer's blocks before the last run at all t positions; the last runs its keys
+    and values (rows d.. of `qkv`) at all t and its other weights, the final LN and the
+    unembed at the n it reads. Attention adds q·k and att·v, 2·d per query and key each
+    (a fraction of a percent at d = 128). `full` counts the last block at all t as well
+    (`TransformerNet.full`, the computation before only the read positions ran).
+    """
+    if not isinstance(cfg.model, Transformer):
+        return 2.0 * dense_params(cfg) * _positions(cfg)
+    from grokcore.models.transformer import TransformerNet
+
+    model = _meta_model(cfg)
+    if not isinstance(model, TransformerNet):
+        return 0.0
+    t, n, d = model.n_ctx, model.n_read, model.d_model
+    *early, last = model.blocks
+    kv = 2 * d * d
+    macs = t * sum(_numel(b) + 2 * t * d for b in early)
+    macs += n * (_numel(model.ln_f) + _numel(model.unembed))
+    q = t if full else n  # the last block's queries
+    macs += t * kv + q * (_numel(last) - kv + 2 * t * d)
+    return 2.0 * macs
+
+
+def flops(cfg: RunConfig, full: bool = False) -> tuple[float, float]:
+    """(FLOPs of one training step, FLOPs of one evaluation on both splits) for one member.
+
+    `full`: of a transformer that runs its last block at every position (`forward_flops`)."""
+    _, _, n_train, n_test, _ = data_shape(cfg)
     batch = min(cfg.batch_size or n_train, n_train)
-    per_sample = 2.0 * dense_params(cfg) * _positions(cfg)  # a forward pass
+    per_sample = forward_flops(cfg, full)  # a forward pass; backward is twice that
     return 3.0 * per_sample * batch, per_sample * (n_train + n_test)
 
 
@@ -167,9 +207,9 @@ _probed: dict[tuple, tuple[float, float]] = {}  # (ensemble key, K, device) -> (
 def mode(device: torch.device) -> Literal["probe", "flops"]:
     """How `estimate` prices a step: measured on CUDA, the FLOP formula elsewhere, unless
     GROKCORE_ESTIMATE says "probe" or "flops"."""
-    env = os.environ.get("GROKCORE_ESTIMATE", "").strip().lower()
-    if env in ("probe", "flops"):
-        return env  # type: ignore[return-value]
+    asked = grokcore_env.choice("GROKCORE_ESTIMATE", ("probe", "flops"))
+    if asked is not None:
+        return asked  # type: ignore[return-value]
     return "probe" if torch.device(device).type == "cuda" else "flops"
 
 
@@ -247,6 +287,7 @@ __all__ = [
     "dense_params",
     "estimate",
     "flops",
+    "forward_flops",
     "mode",
     "seconds",
     "seconds_probed",

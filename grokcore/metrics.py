@@ -5,8 +5,9 @@ The definitions follow the "Definitions" section of CLAIMS.md:
 
 - t_train(τ), t_test(τ): first *evaluated* step with train / test accuracy ≥ τ;
   censored at the step budget when the curve never gets there.
-- delay D = t_test − t_train, and the phase of a run (confusion, memorization,
-  comprehension, grokking) derived from it.
+- delay D = t_test − t_train (`delay`, the one definition every statistic reads), and
+  the phase of a run (confusion, memorization, comprehension, grokking) derived from it;
+- the grokking rule "D ≫ t_train", read as D > `GROK_RATIO` · t_train.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from grokcore.history import History
 
 __all__ = [
+    "GROK_RATIO",
     "Delay",
     "Phase",
     "Spike",
@@ -44,17 +46,50 @@ class Timing:
     censored: bool
 
 
+# "D ≫ t_train" read as D > 5·t_train: the grokking rule of every claim that states a delay
+# without a number of steps (li-sakib's own D > 1000 steps, §3, is longer than the quick
+# tier's budgets), and the default of every statistic that applies the rule (`phase`).
+GROK_RATIO = 5.0
+
+
 @dataclass(frozen=True)
 class Delay:
-    """Grokking delay t_test − t_train.
+    """The grokking delay D = t_test − t_train of one run, from its two timings.
 
-    censored: test never reached τ, so `value` = budget − t_train is a lower bound.
-    fitted: train reached τ; when False the delay has no meaning (the run is confused).
+    `value` is D itself, censored steps set to the budget; it is negative when test
+    accuracy reaches its τ before train accuracy does. Two readings for statistics that
+    need D ≥ 0, both defined here: `bound` and `clipped`.
     """
 
-    value: int
-    censored: bool
-    fitted: bool
+    fit: Timing  # t_train
+    gen: Timing  # t_test
+
+    @property
+    def value(self) -> int:
+        return self.gen.step - self.fit.step
+
+    @property
+    def censored(self) -> bool:
+        """Test never reached τ, so `value` = budget − t_train is a lower bound."""
+        return self.gen.censored
+
+    @property
+    def fitted(self) -> bool:
+        """Train reached τ; when False the delay has no meaning (the run is confused)."""
+        return not self.fit.censored
+
+    @property
+    def bound(self) -> int:
+        """D ≥ 0 as a lower bound on the true delay: budget − t_train when test never
+        reached τ, and counted from step 0 when the run never fit either (an unfit run must
+        not read as "no delay")."""
+        return max(self.gen.step - (self.fit.step if self.fitted else 0), 0)
+
+    @property
+    def clipped(self) -> int:
+        """max(D, 0): 0 where test reached τ first, and for a run that never fit (its
+        t_train is the budget)."""
+        return max(self.value, 0)
 
 
 class Phase(str, Enum):
@@ -108,13 +143,10 @@ def t_test(h: History, tau: float = 0.95) -> Timing:
     return first_reach(h.steps, h.test_acc, tau, h.budget)
 
 
-def delay(h: History, tau: float = 0.95) -> Delay:
-    """Grokking delay D = t_test − t_train, with censored steps set to the budget.
-
-    D can be negative when test accuracy reaches τ before train accuracy does.
-    """
-    tr, te = t_train(h, tau), t_test(h, tau)
-    return Delay(value=te.step - tr.step, censored=te.censored, fitted=not tr.censored)
+def delay(h: History, tau: float = 0.95, tau_test: float | None = None) -> Delay:
+    """Grokking delay D = t_test − t_train: train accuracy ≥ `tau`, test accuracy ≥ `tau_test`
+    (`tau` when None), censored steps set to the budget."""
+    return Delay(t_train(h, tau), t_test(h, tau if tau_test is None else tau_test))
 
 
 def phase(
@@ -122,24 +154,27 @@ def phase(
     tau: float = 0.95,
     min_delay_steps: int | None = None,
     min_delay_ratio: float | None = 1.0,
+    *,
+    tau_test: float | None = None,
 ) -> Phase:
     """Classify a run as confusion / memorization / comprehension / grokking.
 
     A run that fits and generalizes groks when its delay D exceeds the threshold:
     li-sakib use an absolute D > 1000 steps (`min_delay_steps=1000,
     min_delay_ratio=None`); the quick tier, whose budgets are shorter, uses the
-    ratio D > min_delay_ratio · t_train (default 1.0, i.e. t_test > 2 · t_train).
-    If both are given both must hold.
+    ratio D > min_delay_ratio · t_train (the claims: `GROK_RATIO`; the default 1.0, i.e.
+    t_test > 2 · t_train, is the CLI's). If both are given both must hold. `tau_test`: the
+    test accuracy that counts as generalized, if not `tau`.
     """
     if min_delay_steps is None and min_delay_ratio is None:
         raise ValueError("phase needs min_delay_steps or min_delay_ratio (or both)")
-    d = delay(h, tau)
+    d = delay(h, tau, tau_test)
     if not d.fitted:
         return Phase.CONFUSION
     if d.censored:
         return Phase.MEMORIZATION
     by_steps = min_delay_steps is None or d.value > min_delay_steps
-    by_ratio = min_delay_ratio is None or d.value > min_delay_ratio * t_train(h, tau).step
+    by_ratio = min_delay_ratio is None or d.value > min_delay_ratio * d.fit.step
     return Phase.GROKKING if by_steps and by_ratio else Phase.COMPREHENSION
 
 

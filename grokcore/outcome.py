@@ -10,7 +10,7 @@ A pure function, so the whole policy reads (and is tested) as one table
 | INCONCLUSIVE | fail              | fail (stale)          | pass                  |
 
 An expectation is strict, like `xfail_strict`: a claim that stops behaving as recorded
-fails until its row in `claims/expectations.py` is updated, so the table never goes
+fails until its spec's `expected` row (claims/) is updated, so the table never goes
 stale silently. NOT RUN (a skip) and ERROR (a crash) never reach this policy.
 """
 
@@ -54,7 +54,7 @@ def outcome(verdict: Verdict, expected: Expectation | None) -> tuple[Outcome, st
             return Outcome.PASS, f"{verdict.value} as expected: {expected.why}"
         return Outcome.FAIL, (
             f"expected {expected.verdict.value} but is {verdict.value}: the expectation is "
-            "stale, update claims/expectations.py"
+            "stale, update the claim spec's `expected` (claims/)"
         )
     if verdict is Verdict.SUPPORTED:
         return Outcome.PASS, "SUPPORTED"

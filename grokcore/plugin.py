@@ -19,14 +19,18 @@ import json
 import os
 import time
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 import torch
 
-from grokcore import progress
-from grokcore.claim import FAILING, RECORD, ClaimContext
+from grokcore import env, progress
+from grokcore.cache import RunCache
+from grokcore.claim import FAILING, RECORD, ClaimContext, options_scope
 from grokcore.device import configure_threads, describe_device
+from grokcore.plan import build_plan
+from grokcore.plan import train as plan_train
 from grokcore.record import ClaimRecord, Verdict
 from grokcore.session import (
     OPTIONS,
@@ -38,11 +42,15 @@ from grokcore.session import (
     header,
     minutes,
     nonnegative_int,
+    plan_counts,
     positive_float,
     positive_int,
     read_options,
+    record_files,
+    write_plan_count,
     write_selection,
 )
+from grokcore.spec import ClaimSpec
 
 COLLECTOR = pytest.StashKey[Collector]()
 REPORT = pytest.StashKey[str]()  # where the report went, or why it could not be written
@@ -230,14 +238,60 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Note the selected claims: every one of them ends in the report, with a verdict or ERROR."""
+    """Note the selected claims: every one of them ends in the report, with a verdict or ERROR.
+    Then train the selected claims' plan (`train_plan`), before any claim is judged."""
     config = session.config
+    train_plan(session)
     selected = {item.nodeid: meta for item in session.items if (meta := claim_meta(item))}
     if hasattr(config, "workerinput"):
         if selected:
             write_selection(config.stash[OPTIONS], config.workerinput["workerid"], selected)
     elif COLLECTOR in config.stash:
         config.stash[COLLECTOR].selected.update(selected)
+
+
+def train_plan(session: pytest.Session) -> None:
+    """Train every run of the selected claims as cross-claim ensembles (`grokcore.plan`).
+
+    Under xdist, worker gwN of W trains shard N+1 of W (shards are whole ensembles,
+    balanced by cost; the controller schedules no test before every worker has collected,
+    so all shards start together), then whatever of the other shards nobody has started,
+    from their ends: a worker that finishes early takes work off the others, and a run
+    another process is training is never trained twice (the cache's locks). Judging then
+    reads the cache. Under --train-limit nothing trains here: the limit is about each
+    claim's own training, which the claims then do themselves.
+    """
+    config = session.config
+    options = config.stash[OPTIONS]
+    specs = [s for item in session.items if isinstance(s := _spec_of(item), ClaimSpec)]
+    if not specs or config.option.collectonly or options.train_limit_s is not None:
+        return
+    cache = RunCache(options.cache_dir)
+    if not cache.writable:
+        return
+    worker = getattr(config, "workerinput", None)
+    i, n = (int(worker["workerid"].removeprefix("gw")) + 1, worker["workercount"]) if worker \
+        else (1, 1)  # fmt: skip
+    plan = build_plan(specs, options_scope(options))
+    shards = plan.shards(n)
+    others = [ch for j, shard in enumerate(shards) if j != i - 1 for ch in reversed(shard)]
+    capture = config.pluginmanager.getplugin("capturemanager")
+    # without xdist the progress lines go straight to the terminal (pytest captures
+    # collection's output); a worker's reach the controller's through progress files
+    shown = capture.global_and_fixture_disabled() if capture and not worker else nullcontext()
+    with shown:
+        trained = plan_train(shards[i - 1], cache, options.device, label=f"plan shard {i}/{n}")
+        if others:
+            stolen = plan_train(others, cache, options.device, label=f"plan after shard {i}/{n}")
+            trained.runs += stolen.runs
+            trained.seconds += stolen.seconds
+    write_plan_count(options, worker["workerid"] if worker else "main", trained.runs,
+                     trained.seconds)  # fmt: skip
+
+
+def _spec_of(item: pytest.Item) -> object:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("spec") if callspec is not None else None
 
 
 @pytest.hookimpl(trylast=True)
@@ -250,7 +304,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.pluginmanager.register(collector, "grokcore-collector")
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if config.pluginmanager.has_plugin("dsession") and reporter is not None:  # xdist workers
-        every = float(os.environ.get("GROKCORE_PROGRESS_EVERY", "30"))
+        every = env.positive_number("GROKCORE_PROGRESS_EVERY", 30.0)  # checked in configure
         watcher = progress.Watcher(progress_dir(config), reporter.write_line, every=every)
         config.stash[WATCHER] = watcher.start()
 
@@ -271,15 +325,32 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     options = config.stash[OPTIONS]
     head = header(options, records, collector, stopped, time.time() - config.stash[T0])
+    runs, seconds = plan_counts(options)  # what the plan trained before the claims ran
+    head["runs_trained"] += runs
+    head["runs_trained_by_plan"], head["plan_training_s"] = runs, round(seconds, 1)
     path = options.report
     try:
         write_results_json(records, head, path.with_name("results.json"))
         render_report(records, head, path)
     except OSError as exc:  # keep the record files: the next look can still find them
-        config.stash[REPORT] = f"NOT written, {exc} (the records stay in {options.records_dir})"
+        config.stash[REPORT] = f"NOT written, {exc} ({_where_records_are(options, collector)})"
         return
     collector.cleanup()
     config.stash[REPORT] = str(path)
+
+
+def _where_records_are(options, collector: Collector) -> str:
+    """Where the verdicts are when the report could not be written, as it is: the record
+    files may not have been written either (the same full disk)."""
+    kept, n = record_files(options), collector.reported
+    if n and kept >= n:
+        return f"the records stay in {options.records_dir}"
+    if kept:
+        return (
+            f"only {kept} of {n} record files stay in {options.records_dir}; every verdict is "
+            "listed above"
+        )
+    return "no record file could be written either: the verdicts are only in the list above"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

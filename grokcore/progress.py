@@ -8,6 +8,10 @@ and prints one line per worker whose state changed:
 
     [grokcore] gw1 OG-INV: 30 runs, step 41,000/100,000 (2,310 model-steps/s, 4 min left)
 
+A claim waiting for a run that another process is training says so the same way
+(`RunCache.wait` publishes it): `[grokcore] gw0 OG-LU: waiting for run <key> held by pid
+4242 on host, for 30 s`.
+
 `publish` does nothing until `configure` named a directory (the plugin does that on
 xdist workers only), so a plain `run(...)` outside pytest writes no files.
 """
@@ -69,6 +73,13 @@ def line(state: dict) -> str:
     if state.get("phase") == "start":
         return f"[grokcore] {who}: {state.get('runs')} runs × {state.get('total'):,} steps, " + (
             f"estimated {state['estimate']}" if state.get("estimate") else "starting"
+        )
+    if state.get("phase") == "waiting":  # RunCache.wait: another process trains the run
+        waited = state.get("waited")
+        since = f", for {waited:.0f} s" if isinstance(waited, int | float) and waited else ""
+        return (
+            f"[grokcore] {who}: waiting for run {state.get('key')} held by "
+            f"{state.get('holder', 'another process')}{since}"
         )
     rate = state.get("rate")
     speed = f"{rate:,.0f} model-steps/s, " if isinstance(rate, int | float) else ""

@@ -6,8 +6,8 @@ grouped by `ensemble_key` and trained K at a time. Each chunk is stored as soon 
 it finishes, so an interrupt or a crash loses at most the chunk in training; a
 chunk that cannot be stored is still returned. Under pytest-xdist, a key being
 trained by another worker is waited for, not trained twice. Before anything
-trains, the memory a chunk needs is estimated, and a sweep that cannot fit is
-refused with the numbers (or trained in smaller chunks, where fewer members fit).
+trains, the memory a chunk needs is estimated (`grokcore.cost`), and a sweep that cannot
+fit is refused with the numbers (or trained in smaller chunks, where fewer members fit).
 """
 
 from __future__ import annotations
@@ -15,32 +15,26 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from filelock import FileLock
 
+from grokcore import cost
 from grokcore import progress as grokcore_progress
 from grokcore.cache import CacheWriteWarning, RunCache
-from grokcore.config import (
-    ImdbTask,
-    MnistTask,
-    ModularTask,
-    PairSumTask,
-    Qm9Task,
-    RunConfig,
-    TeacherStudentTask,
-    Transformer,
-)
+from grokcore.config import RunConfig
+from grokcore.cost import RunTooLarge, _label, footprint, gib
 from grokcore.device import available_memory, default_device, parse_device
 from grokcore.estimate import estimate
 from grokcore.history import History
 from grokcore.train.engine import Ensemble
 
-__all__ = ["STATS", "RunStats", "RunTooLarge", "run"]
+__all__ = ["STATS", "RunStats", "RunTooLarge", "footprint", "plan", "run"]
+
+plan = cost.chunks  # its old name here, for callers that still use it
 
 
 @dataclass
@@ -60,10 +54,6 @@ class RunStats:
 
 
 STATS = RunStats()
-
-
-def _label(cfg: RunConfig) -> str:
-    return f"{type(cfg.task).__name__}/{type(cfg.model).__name__}/{cfg.steps} steps"
 
 
 class EtaPrinter:
@@ -102,113 +92,6 @@ def _duration(seconds: float) -> str:
     if seconds < 3 * 86400:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:,.0f} days"
-
-
-# -- memory: refuse what cannot fit, before anything trains ------------------------------
-
-
-class RunTooLarge(MemoryError):
-    """A run needs more memory than the device has available; nothing was trained."""
-
-
-def gib(n: float) -> str:
-    return f"{n / 2**30:,.1f} GiB" if n >= 2**27 else f"{n / 2**20:,.1f} MiB"
-
-
-@dataclass(frozen=True)
-class Footprint:
-    """A lower bound on the bytes an ensemble chunk holds: shared by all members, and each."""
-
-    shared: int
-    parts: dict[str, int] = field(default_factory=dict)  # per member, by what holds them
-
-    @property
-    def per_member(self) -> int:
-        return max(sum(self.parts.values()), 1)
-
-    def total(self, k: int) -> int:
-        return self.shared + k * self.per_member
-
-    def describe(self) -> str:
-        return ", ".join(f"{name} {gib(n)}" for name, n in self.parts.items() if n >= 2**20)
-
-
-def _data_shape(cfg: RunConfig) -> tuple[int, int, int, int, int]:
-    """(n_in, n_out, train samples, test samples, bytes per sample), without building data."""
-    t = cfg.task
-    if isinstance(t, ModularTask):
-        n = t.p * t.p
-        n_train = round(t.train_frac * n)
-        power = isinstance(cfg.model, Transformer) and cfg.model.tokens == "power"
-        return t.p, t.p, n_train, n - n_train, 64 if power else 24  # int64 tokens and labels
-    if isinstance(t, TeacherStudentTask):
-        return t.d_in, t.d_out, t.n_train, t.n_test, 8 * (t.d_in + t.d_out)
-    if isinstance(t, PairSumTask):  # int64 pairs and sums
-        return t.p, t.n_out, t.n_train, t.n_pairs - t.n_train, 24 + 8 * t.targets
-    if isinstance(t, ImdbTask):  # int64 tokens and label
-        return t.vocab + 1, 1, t.n_train, t.n_test, 8 * (t.seq_len + 1)
-    if isinstance(t, Qm9Task):  # packed float32 graphs (grokcore/data/qm9.py) and α
-        from grokcore.data.qm9 import BOND_TYPES, MAX_ATOMS, NODE_FEATURES
-
-        row = 4 * (MAX_ATOMS * (NODE_FEATURES + BOND_TYPES * MAX_ATOMS + 1) + 1)
-        return NODE_FEATURES, 1, t.n_train, t.n_test, row
-    assert isinstance(t, MnistTask)
-    return t.n_in, 10, t.n_train, t.n_test or 10_000, 4 * (t.n_in + 1)
-
-
-def _n_params(cfg: RunConfig, n_in: int, n_out: int) -> int:
-    from grokcore.models import build_model
-
-    try:
-        with torch.device("meta"):  # shapes only: nothing is allocated
-            return sum(p.numel() for p in build_model(cfg.model, n_in, n_out, 0).parameters())
-    except Exception:  # an estimate must never be what fails a run
-        return 0
-
-
-def footprint(cfg: RunConfig) -> Footprint:
-    """What one member of `cfg`'s ensemble holds at least (activations beyond logits aside)."""
-    item = 8 if getattr(cfg, "dtype", "float32") == "float64" else 4
-    n_in, n_out, n_train, n_test, row = _data_shape(cfg)
-    batch = min(cfg.batch_size or n_train, n_train)
-    copies = 3 if cfg.optim.name == "sgd" else 6  # rows, gradient, scratch (+ Adam m, v, denom)
-    return Footprint(
-        shared=(n_train + n_test) * row,  # the full table or dataset, before the split
-        parts={
-            "parameters and optimizer state": _n_params(cfg, n_in, n_out) * item * copies,
-            "per-step losses": cfg.steps * 16,  # on the device, then host copies
-            "data split": 2 * (n_train + n_test) * row,  # the member's split, and its batch copy
-            "logits and their gradients": 4 * batch * n_out * item,
-        },
-    )
-
-
-def plan(
-    configs: Sequence[RunConfig], device: torch.device, max_members: int
-) -> list[list[RunConfig]]:
-    """The chunks to train: ensemble groups, split so that each chunk fits in memory.
-
-    Raises RunTooLarge when even one member of a group cannot fit.
-    """
-    groups: dict[tuple, list[RunConfig]] = defaultdict(list)
-    for c in configs:
-        groups[c.ensemble_key()].append(c)
-    free = available_memory(device) if groups else None
-    chunks = []
-    for members in groups.values():
-        fp = footprint(members[0])
-        k = max_members
-        if free is not None:
-            if fp.total(1) > free:
-                raise RunTooLarge(
-                    f"{_label(members[0])}: one run needs at least {gib(fp.total(1))} "
-                    f"({fp.describe()}), but {device} has {gib(free)} available; "
-                    "reduce the modulus, the model, the step budget or the data size"
-                )
-            k = max(1, min(max_members, int((free - fp.shared) // fp.per_member)))
-        for a in range(0, len(members), k):
-            chunks.append(members[a : a + k])
-    return chunks
 
 
 def _estimates(
@@ -303,7 +186,7 @@ def _train_unlocked(
     """Train (and store into `found`) the runs of `by_key` missing from `found` that no other
     process is training; return the keys another process holds locked."""
     missing = [k for k in by_key if k not in found]
-    chunks = plan([by_key[k] for k in missing], device, max_members)  # refuse before locking
+    todo = cost.chunks([by_key[k] for k in missing], device, max_members)  # refuse before locking
     # Lock what we can and train it; keys locked by another worker are waited for afterwards.
     theirs: list[str] = []
     locks: dict[str, FileLock] = {}
@@ -327,7 +210,7 @@ def _train_unlocked(
             if key in locks:
                 locks.pop(key).release()  # a waiting worker can read it now
 
-    mine = [[c for c in chunk if c.key() in locks] for chunk in chunks]
+    mine = [[c for c in chunk if c.key() in locks] for chunk in todo]
     try:
         _train([chunk for chunk in mine if chunk], device, progress, store)
     finally:
@@ -387,7 +270,7 @@ def run(
         if cache is not None:  # read-only: read what is there, train the rest unstored
             found.update(_load(cache, by_key))
         todo = [c for k, c in by_key.items() if k not in found]
-        _train(plan(todo, device, max_members), device, progress, keep)
+        _train(cost.chunks(todo, device, max_members), device, progress, keep)
         return [found[c.key()] for c in configs]
 
     found.update(_load(cache, by_key))

@@ -29,6 +29,11 @@ DIRECTIONS = 80_000  # random directions of a loss-landscape slice (li-sakib §3
 #   drawn after training, so no run's numbers depend on it
 
 
+# The largest seed a run may take (--seeds, --base-seed): torch's manual_seed takes up to
+# 2**64 - 1, so a stream's offset, and the next seeds of a base seed, always stay in range.
+MAX_SEED = 2**63 - 1
+
+
 def generator(stream: int, seed: int) -> torch.Generator:
     """A CPU generator for `stream` of a run seeded `seed`."""
     return torch.Generator().manual_seed(stream + seed)

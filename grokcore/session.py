@@ -24,9 +24,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from grokcore.cache import default_cache_dir
+from grokcore import env as grokcore_env
+from grokcore.cache import default_cache_dir, file_in_the_way
 from grokcore.device import default_device, describe_device
 from grokcore.record import ClaimRecord, Verdict
+from grokcore.seeds import MAX_SEED
 
 TOKEN_ENV = "GROKCORE_SESSION"  # names this session's files under the records directory
 RECORD_KEY = "grokcore_record"  # a record travels in report.user_properties under this key
@@ -41,9 +43,10 @@ def positive_int(text: str) -> int:
 
 
 def nonnegative_int(text: str) -> int:
+    """argparse type for --base-seed: a seed, 0 <= N <= MAX_SEED (torch takes no larger one)."""
     value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63), got {text!r}")
     return value
 
 
@@ -149,8 +152,13 @@ def read_options(config: pytest.Config) -> Options:
     cache_dir = here / cache if cache else default_cache_dir(root)
     if cache_dir.exists() and not cache_dir.is_dir():
         raise pytest.UsageError(f"--run-cache {cache_dir}: exists and is not a directory")
+    if (blocker := file_in_the_way(cache_dir)) is not None:  # e.g. /etc/passwd/x
+        raise pytest.UsageError(
+            f"--run-cache {cache_dir}: {blocker} is a file, so no directory can be made there"
+        )
     try:
         device = default_device()
+        grokcore_env.check()  # GROKCORE_* switches and numbers: before anything trains
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     if not hasattr(config, "workerinput"):  # the controller writes the report
@@ -201,21 +209,69 @@ def dumps(record: ClaimRecord) -> str:
 
 
 def _atomic_text(path: Path, text: str) -> None:
+    """Write via a temp file and rename; on failure (a full disk) no temp file is left."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def write_fallback(options: Options, record: ClaimRecord) -> None:
-    """The record as a file: it survives the worker that wrote it dying right after."""
+def write_fallback(options: Options, record: ClaimRecord) -> bool:
+    """The record as a file: it survives the worker that wrote it dying right after.
+
+    Returns whether it was written. A full disk must not change the verdict: the record
+    still travels in the test report, so a failed fallback costs only the crash insurance.
+    """
     name = f"{token()}-{hashlib.sha1(record.nodeid.encode()).hexdigest()[:16]}.json"
-    _atomic_text(options.records_dir / name, dumps(record))
+    try:
+        _atomic_text(options.records_dir / name, dumps(record))
+    except OSError:
+        return False
+    return True
+
+
+def record_files(options: Options) -> int:
+    """How many of this session's record files are in the records directory, complete."""
+    try:
+        files = list(options.records_dir.glob(f"{token()}-*.json"))
+        return sum(1 for f in files if f.stat().st_size > 0)
+    except OSError:
+        return 0
+
+
+def write_plan_count(options: Options, worker: str, runs: int, seconds: float) -> None:
+    """Note how many runs this process's part of the plan trained (the header adds them up)."""
+    path = options.records_dir / f"{token()}.plan.{worker}.json"
+    try:
+        options.records_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_text(path, json.dumps({"runs": runs, "seconds": seconds}))
+    except OSError:  # a count for the header: never what fails a session
+        pass
+
+
+def plan_counts(options: Options) -> tuple[int, float]:
+    """Runs the session's plan trained, and the training seconds, over all its processes."""
+    runs, seconds = 0, 0.0
+    for f in options.records_dir.glob(f"{token()}.plan.*.json"):
+        try:
+            d = json.loads(f.read_text())
+            runs, seconds = runs + int(d["runs"]), seconds + float(d["seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return runs, seconds
 
 
 def write_selection(options: Options, worker: str, selected: dict[str, dict]) -> None:
     """What a worker collected: the controller learns of claims that never report back."""
-    _atomic_text(options.records_dir / f"{token()}.selection.{worker}.json", json.dumps(selected))
+    try:
+        _atomic_text(
+            options.records_dir / f"{token()}.selection.{worker}.json", json.dumps(selected)
+        )
+    except OSError:  # a full disk: only a claim whose worker dies goes unaccounted for
+        pass
 
 
 class Collector:

@@ -4,28 +4,39 @@ never overwrite what the destination holds."""
 from __future__ import annotations
 
 import tarfile
+from dataclasses import replace
 
 import numpy as np
 
 from grokcore import cache_tools
 from grokcore.cache import RunCache
 from grokcore.cli import main
+from grokcore.config import EmbedMLP, ModularTask, RunConfig
 from tests.synthetic import synthetic
 
-KEYS = ["0a" + "1" * 22, "0b" + "2" * 22, "ff" + "3" * 22]
+# entries are checked on the way in (their stored config must hash to their key), so the
+# synthetic histories carry the configs of real keys
+TASK = ModularTask("x+y", 7, 0.5)
+CONFIGS = [RunConfig(TASK, EmbedMLP(), steps=20_000, seed=s) for s in range(3)]
+KEYS = [c.key() for c in CONFIGS]
+BY_KEY = dict(zip(KEYS, CONFIGS, strict=True))
+
+
+def entry(key: str, t_test: float, seed: int = 0):
+    return replace(synthetic(50, t_test, seed=seed), config=BY_KEY[key].to_dict())
 
 
 def filled(root, keys=KEYS, t_test=500.0) -> RunCache:
     cache = RunCache(root)
     for i, k in enumerate(keys):
-        cache.store(k, synthetic(50, t_test + i, seed=i))
+        cache.store(k, entry(k, t_test + i, seed=i))
     return cache
 
 
 def test_merge_adds_what_is_missing_and_keeps_what_is_there(tmp_path):
     src = filled(tmp_path / "gpu")
     dst = filled(tmp_path / "cpu", keys=KEYS[:1])  # same run, same bytes
-    dst.store(KEYS[1], synthetic(50, 9999.0))  # same key, other result: must be kept
+    dst.store(KEYS[1], entry(KEYS[1], 9999.0))  # same key, other result: must be kept
     before = dst.path(KEYS[1]).read_bytes()
     report = cache_tools.merge(src.root, dst)
     assert report.added == [KEYS[2]]

@@ -34,12 +34,17 @@ from grokcore.history import History
 from grokcore.metrics import t_test, t_train
 from grokcore.runs import run
 from grokcore.train import Ensemble, train_reference
-from grokcore.train.engine import fused_adam_available
 from grokcore.train.objective import (
     BatchSampler,
     masked_mean,
     per_sample_correct,
     per_sample_loss,
+)
+from grokcore.train.optim import (
+    EnsembleOptimizer,
+    OptimizerState,
+    Schedule,
+    fused_adam_available,
 )
 
 TAUS = (0.1, 0.5, 0.95)
@@ -405,7 +410,7 @@ def test_second_moment_floor_leaves_the_update_bit_for_bit(name):
     cfgs = [c.replace(optim=dataclasses.replace(c.optim, name=name)) for c in embed_mlp_adamw()]
     ens = Ensemble(cfgs)
     tiny = torch.finfo(torch.float32).tiny
-    assert ens._v_floor == tiny
+    assert ens.optim.v_floor == tiny
     gen = torch.Generator().manual_seed(0)
     k, p = ens.flat.shape
     special = torch.tensor([0.0, tiny / 4, tiny / 2, tiny, 2 * tiny, 1e-30, 1e-12])
@@ -417,15 +422,16 @@ def test_second_moment_floor_leaves_the_update_bit_for_bit(name):
     start = ens.flat.clone()
     results = []
     for floor in (tiny, None):
-        ens.flat, ens._v_floor = start.clone(), floor
-        state = {"m": m.clone(), "v": v.clone(), "denom": torch.zeros(k, p)}
-        sched = {
-            "keep": torch.full((k, 1), 0.999),
-            "weight_decay": torch.full((k, 1), 0.1),
-            "bc2": math.sqrt(1 - 0.999),
-            "step_size": torch.full((k, 1), 1e-3),
-        }
-        ens._apply(g.clone(), sched, state)
+        ens.flat, ens.optim.v_floor = start.clone(), floor
+        ens.optim.state = OptimizerState(m=m.clone(), v=v.clone(), denom=torch.zeros(k, p))
+        sched = Schedule(
+            keep=torch.full((k, 1), 0.999),
+            weight_decay=torch.full((k, 1), 0.1),
+            lr=torch.full((k, 1), 1e-3),
+            bc2=math.sqrt(1 - 0.999),
+            step_size=torch.full((k, 1), 1e-3),
+        )
+        ens.optim.apply(ens.flat, g.clone(), sched)
         results.append(ens.flat - start)
     torch.testing.assert_close(results[0], results[1], rtol=0, atol=0)
 
@@ -436,15 +442,17 @@ def test_fused_adam_step_equals_the_elementwise_step(name):
     members with different lr and γ included (one kernel call per lr)."""
     cfgs = [c.replace(optim=dataclasses.replace(c.optim, name=name)) for c in embed_mlp_adamw()]
     ens = Ensemble(cfgs)
-    assert ens.fused_adam and len({c.optim.lr for c in cfgs}) > 1
+    assert ens.optim.fused and len({c.optim.lr for c in cfgs}) > 1
     gen = torch.Generator().manual_seed(0)
     grads = [torch.randn(ens.flat.shape, generator=gen) for _ in range(5)]
     start = ens.flat.clone()
     results = []
     for fused in (True, False):
-        ens.flat, ens.fused_adam, state = start.clone(), fused, {}
+        ens.flat = start.clone()
+        ens.optim = EnsembleOptimizer([c.optim for c in cfgs], ens.dtype, ens.device)
+        ens.optim.fused = fused
         for step, g in enumerate(grads, 1):
-            ens._update(g.clone(), step, state)
+            ens.optim.step(ens.flat, g.clone(), step)
         results.append(ens.flat.clone())
     assert (results[0] != start).all()
     # a few ulps of the weights (float32 eps 1.2e-7), not of the ~1e-2 steps themselves
@@ -453,16 +461,16 @@ def test_fused_adam_step_equals_the_elementwise_step(name):
 
 def test_fused_adam_only_for_adam_on_cpu(monkeypatch):
     cfg = embed_mlp_adamw()[0]
-    assert Ensemble([cfg]).fused_adam
-    assert not Ensemble([cfg.replace(optim=Optimizer("sgd", lr=1e-2))]).fused_adam
+    assert Ensemble([cfg]).optim.fused
+    assert not Ensemble([cfg.replace(optim=Optimizer("sgd", lr=1e-2))]).optim.fused
     assert not fused_adam_available(cfg.optim, torch.device("cuda"))
     monkeypatch.setenv("GROKCORE_FUSED_ADAM", "0")  # the documented switch back
-    assert not Ensemble([cfg]).fused_adam
+    assert not Ensemble([cfg]).optim.fused
 
 
 def test_no_second_moment_floor_where_it_could_change_a_step():
     cfg = embed_mlp_adamw()[0]
     tiny_eps = cfg.replace(optim=dataclasses.replace(cfg.optim, eps=1e-30))
-    assert Ensemble([tiny_eps])._v_floor is None
+    assert Ensemble([tiny_eps]).optim.v_floor is None
     sgd = cfg.replace(optim=Optimizer("sgd", lr=1e-2))
-    assert Ensemble([sgd])._v_floor is None
+    assert Ensemble([sgd]).optim.v_floor is None

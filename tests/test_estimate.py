@@ -32,11 +32,29 @@ def test_embedding_tables_cost_nothing():
     assert estimate.dense_params(cfg) == dense
 
 
-def test_nanda_transformer_runs_three_positions():
+def test_nanda_transformer_runs_only_the_read_position_past_keys_and_values():
+    """x y =: K and V at 3 positions, Q, W_O, the MLP and the unembed at "=" alone."""
     full = setups.modular(seed=0, scale="full")
     step, _ = estimate.flops(full)
     n_train = round(0.3 * 113**2)
-    assert step == pytest.approx(6 * estimate.dense_params(full) * n_train * 3, rel=1e-3)
+    d, d_mlp, vocab = 128, 512, 114
+    kv, rest = 2 * d * d, 2 * d * d + 2 * d * d_mlp + d_mlp + d  # rest: Q, W_O, MLP, biases
+    att = 2 * 3 * d  # q·k and att·v of one query over 3 keys
+    assert step == 6 * n_train * (3 * kv + rest + att + d * vocab)
+    old, _ = estimate.flops(full, full=True)  # the last block at all 3 positions
+    assert old == 6 * n_train * (3 * (kv + rest + att) + d * vocab)
+    assert step / old < 0.55  # issue 23's target
+
+
+def test_power_transformer_runs_its_last_block_at_two_positions():
+    """<eos> x op y = c: layer 1 at 6 positions; layer 2's K and V at 6, the rest at 2."""
+    cfg = setups.power_arn(seed=0, op="x/y", train_frac=0.3)
+    d, d_mlp, vocab = 128, 512, 100
+    kv, rest = 2 * d * d, 2 * d * d + 2 * d * d_mlp + 4 * d  # rest: Q, W_O, MLP, 2 LNs
+    att = 2 * 6 * d  # q·k and att·v of one query over 6 keys
+    layer1, layer2 = 6 * (kv + rest + att), 6 * kv + 2 * (rest + att)
+    assert estimate.forward_flops(cfg) == 2 * (layer1 + layer2 + 2 * d * vocab)
+    assert estimate.forward_flops(cfg) / estimate.forward_flops(cfg, full=True) < 0.75
 
 
 def test_time_grows_with_members_and_steps():

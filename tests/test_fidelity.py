@@ -73,9 +73,8 @@ def test_adamw_with_zero_gradient_shrinks_the_norm_by_alpha_at_the_lu_time():
     w0 = float(ens.flat.norm()) / alpha  # the α = 1 norm
     t = lu_time(cfg)
     assert t == pytest.approx(math.log(alpha) / (lr * gamma))
-    state: dict = {}
     for step in range(1, round(t) + 1):
-        ens._update(torch.zeros_like(ens.flat), step, state)
+        ens.optim.step(ens.flat, torch.zeros_like(ens.flat), step)
     assert float(ens.flat.norm()) == pytest.approx(w0, rel=0.01)
 
 
@@ -159,7 +158,7 @@ def test_warmup_first_step_has_lr_zero_and_member_equals_reference():
     cfg = RunConfig(ModularTask("x+y", 23, 0.7), EmbedMLP(d_embed=8, width=32), opt, steps=40)
     ens = Ensemble([cfg])
     before = ens.flat.clone()
-    ens._update(torch.randn_like(ens.flat), 1, {})
+    ens.optim.step(ens.flat, torch.randn_like(ens.flat), 1)
     torch.testing.assert_close(ens.flat, before, rtol=0, atol=0)
     (h,) = Ensemble([cfg]).train()
     assert_same_run(h, train_reference(cfg))

@@ -4,8 +4,6 @@ the two statistics on synthetic histories (control, clear positive, nothing gene
 
 from __future__ import annotations
 
-import types
-
 import numpy as np
 import pytest
 import torch
@@ -300,12 +298,10 @@ def test_late_loss_drop_control_positive_and_nothing():
 
 
 def test_claims_are_not_run_without_data(monkeypatch):
-    from claims.test_omnigrok import _require_data
-    from grokcore.data.imdb import find_imdb
-    from grokcore.data.qm9 import find_qm9
+    from claims import REGISTRY
+    from grokcore.spec import NotRun, Scope
 
     monkeypatch.delenv("GROKCORE_DATA_DIR", raising=False)
-    claim = types.SimpleNamespace(data_dir=None, scale="quick")
-    for find, layout in ((find_imdb, "aclImdb"), (find_qm9, "gdb9.sdf")):
-        with pytest.raises(pytest.skip.Exception, match=layout):
-            _require_data(claim, find)
+    for claim_id, layout in (("OG-IMDB", "aclImdb"), ("OG-QM9", "gdb9.sdf")):
+        with pytest.raises(NotRun, match=layout):
+            REGISTRY[claim_id].prepare(Scope("quick"))

@@ -9,11 +9,16 @@ import math
 import numpy as np
 import pytest
 
-from grokcore import plotting
+from grokcore import plotting, setups
 from grokcore.history import History
 from grokcore.record import Verdict
-from grokcore.verdicts import attn_norm_peak, comprehension_band, val_loss_rise
-from grokcore.verdicts.band import band_table, category
+from grokcore.verdicts import (
+    attn_norm_peak,
+    comprehension_band,
+    comprehension_band_runs,
+    val_loss_rise,
+)
+from grokcore.verdicts.band import band_table, category, train_batch_ratios
 from tests.synthetic import STEPS, assert_png, assert_positive_control_failed, rise, synthetic
 
 
@@ -155,3 +160,24 @@ def test_comprehension_band_needs_three_ratios():
     ratios, hs = grid({1.0: "comprehension", 2.0: "grokking"})
     with pytest.raises(ValueError, match="at least 3"):
         comprehension_band(ratios, hs)
+
+
+def test_comprehension_band_runs_reads_the_ratios_from_the_configs():
+    """LS-BAND's judge: each run's train size / batch size from its config, then the same
+    statistic as `comprehension_band`, with the figure's per-ratio table in `evidence`."""
+    primes, batches = setups.LS_BAND_GRID["quick"]
+    configs = [setups.li_sakib(seed=0, p=p, batch_size=b) for p in primes for b in batches]
+    ratios = train_batch_ratios(configs)
+    assert ratios == [setups.train_size(c.task) / c.batch_size for c in configs]
+    kinds = ["comprehension" if 10 < r < 40 else "grokking" for r in ratios]
+    hs = [synthetic(100, 150 if k == "comprehension" else 3000, seed=i)
+          for i, k in enumerate(kinds)]  # fmt: skip
+    kw = {"tau": 0.95, "min_delay_steps": None, "min_delay_ratio": 5.0, "need": 0.5}
+    j = comprehension_band_runs(configs, hs, **kw)
+    ref = comprehension_band(ratios, hs, **kw)
+    assert (j.verdict, j.checks, j.runs) == (ref.verdict, ref.checks, ref.runs)
+    assert j.evidence["table"] == band_table(ratios, [r["category"] for r in ref.runs])
+    with pytest.raises(ValueError, match="configs"):
+        comprehension_band_runs(configs[:-1], hs, **kw)
+    with pytest.raises(ValueError, match="not a modular task"):
+        train_batch_ratios([setups.li_sakib_mnist(setups.LS_MNIST_BASE, seed=0)])

@@ -117,6 +117,33 @@ def test_train_curve_that_never_fits_is_confusion():
     assert phase(h) is Phase.CONFUSION
 
 
+def test_delay_readings_for_statistics_that_need_d_at_least_0():
+    """`Delay.bound` counts an unfit run from step 0, `Delay.clipped` reads it as no delay."""
+    s = grid()
+    early = make_history(sigmoid_curve(s, 3000), sigmoid_curve(s, 1000), s)  # test first
+    d = delay(early)
+    assert d.value < 0 and d.clipped == 0 and d.bound == 0
+    unfit = make_history(np.full(s.size, 0.6), sigmoid_curve(s, 1000), s)
+    d = delay(unfit)
+    assert not d.fitted and d.fit.step == BUDGET
+    assert d.clipped == 0 and d.bound == d.gen.step == t_test(unfit).step
+    # a separate test threshold, as MNIST's τ_train 0.99 / τ_test 0.85
+    assert delay(unfit, 0.5, 0.99).fit == t_train(unfit, 0.5)
+    assert delay(unfit, 0.5, 0.99).gen == t_test(unfit, 0.99)
+
+
+def test_the_grokking_rule_d_above_5_t_train_is_one_constant():
+    import inspect
+
+    from grokcore.metrics import GROK_RATIO
+    from grokcore.verdicts import cells_grok, decay_halving, delay_dominates, range_ratio, table_row
+    from grokcore.verdicts.table import classify
+
+    assert GROK_RATIO == 5.0
+    for f in (cells_grok, decay_halving, delay_dominates, range_ratio, table_row, classify):
+        assert inspect.signature(f).parameters["ratio"].default is GROK_RATIO, f.__name__
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     train=hs.lists(hs.floats(0, 1), min_size=1, max_size=40),

@@ -28,7 +28,7 @@ import torch
 # Imported here so that pytester's sys.modules snapshot keeps them (see test_plugin.py).
 import grokcore.plugin
 import grokcore.verdicts  # noqa: F401
-from grokcore import runs
+from grokcore import cost, runs
 from grokcore.cache import (
     CacheWriteWarning,
     CorruptEntryWarning,
@@ -46,10 +46,11 @@ from grokcore.config import (
     TeacherStudentTask,
     Transformer,
 )
+from grokcore.cost import RunTooLarge, chunks, footprint
 from grokcore.history import History
 from grokcore.record import Check, ClaimRecord, Verdict
 from grokcore.report import load_results_json, render_report, write_results_json
-from grokcore.runs import STATS, EtaPrinter, RunTooLarge, footprint, plan, run
+from grokcore.runs import STATS, EtaPrinter, run
 
 pytest_plugins = ["pytester"]
 
@@ -442,8 +443,8 @@ def test_cli_refuses_an_absurd_modulus(tmp_path, monkeypatch, capsys):
 def test_chunks_shrink_to_what_fits(monkeypatch):
     configs = [tiny(s) for s in range(5)]
     fp = footprint(configs[0])
-    monkeypatch.setattr(runs, "available_memory", lambda device: fp.total(2) + 1)
-    assert [len(c) for c in plan(configs, torch.device("cpu"), 64)] == [2, 2, 1]
+    monkeypatch.setattr(cost, "available_memory", lambda device: fp.total(2) + 1)
+    assert [len(c) for c in chunks(configs, torch.device("cpu"), 64)] == [2, 2, 1]
 
 
 def test_progress_line_shows_time_left():

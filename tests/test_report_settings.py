@@ -150,3 +150,15 @@ def test_header_names_the_precision_each_claim_trained_in():
     mixed = precisions([*one, rec("C", fp32, bf16)])
     assert mixed == {"fp32": ["A", "B", "C"], "bf16": ["C"]}
     assert ("precision", "fp32: A, B, C; bf16: C") in display_header({"precision": mixed})
+
+
+def test_ar_noungrok_quick_table_shows_arns_batch_and_decay_in_the_paper_column():
+    """Issue 21: the card may not show the stand-in's batch 64 as the paper's (arn: 512)."""
+    from claims import REGISTRY
+    from grokcore.spec import Scope
+
+    rows = settings_table(REGISTRY["AR-NOUNGROK"].arms(Scope("quick")))
+    (batch,) = rows_named(rows, "batch_size")
+    assert (batch.ours, batch.paper.split()[0]) == ("64", "512") and batch.why
+    (decay,) = rows_named(rows, "optim.weight_decay")
+    assert (decay.ours, decay.paper.split()[0]) == ("1", "0.01") and decay.why

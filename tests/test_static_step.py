@@ -61,7 +61,7 @@ def test_static_step_equals_eager_step(make):
     reference run: test_member_equals_reference_run), so it is switched off here."""
     cfgs = make()
     eager_ens = Ensemble(cfgs, step="eager")
-    eager_ens.fused_adam = False
+    eager_ens.optim.fused = False
     eager = eager_ens.train()
     static = Ensemble(cfgs, step="static").train()
     for a, b in zip(eager, static, strict=True):
@@ -160,23 +160,27 @@ def test_device_schedule_equals_host_schedule(warmup, on, gap, lr, gamma, betas,
         for s, o in ((0, opt), (1, Optimizer(lr=3e-3, betas=betas, warmup_steps=warmup)))
     ]  # fmt: skip
     host_ens, dev_ens = Ensemble(cfgs, step="eager"), Ensemble(cfgs, step="static")
-    host_ens.fused_adam = False  # the elementwise update's schedule, which the static step uses
+    host_ens.optim.fused = False  # the elementwise update's schedule, which the static step uses
     static = StaticStep(dev_ens, None, None)
-    host: dict = {}
     g = torch.zeros_like(host_ens.flat)
     for step in range(1, 61):
-        host_ens._update(g.clone(), step, host)  # fills the host schedule into `host`
+        host_ens.optim.step(host_ens.flat, g.clone(), step)
+        host = host_ens.optim.last_schedule  # the host schedule of that step
+        assert host is not None
         static.t.fill_(step)
         dev = static.schedule()
+        assert isinstance(dev.bc2, torch.Tensor) and dev.step_size is not None
+        assert host.step_size is not None and host.bc2 is not None
         for name in ("weight_decay", "keep", "lr"):
-            assert torch.equal(dev[name], host[name]), (step, name, dev[name], host[name])
+            d, h = getattr(dev, name), getattr(host, name)
+            assert torch.equal(d, h), (step, name, d, h)
         # two ulps of β^t carried through 1/(1 − β1^t) and √(1 − β2^t), plus two of the result
-        eps, b1 = 2 * torch.finfo(dev["bc2"].dtype).eps, betas[0]
-        size, bc2 = host["step_size"], torch.tensor(host["bc2"], dtype=dev["bc2"].dtype)
+        eps, b1 = 2 * torch.finfo(dev.bc2.dtype).eps, betas[0]
+        size, bc2 = host.step_size, torch.tensor(host.bc2, dtype=dev.bc2.dtype)
         tol = eps * size.abs() * (1 + 1 / (1 - b1**step))
-        assert ((dev["step_size"] - size).abs() <= tol).all(), (step, dev["step_size"], size)
+        assert ((dev.step_size - size).abs() <= tol).all(), (step, dev.step_size, size)
         tol = eps * (bc2 + 1 / (2 * bc2))
-        assert (dev["bc2"] - bc2).abs() <= tol, (step, dev["bc2"].item(), bc2.item())
+        assert (dev.bc2 - bc2).abs() <= tol, (step, dev.bc2.item(), bc2.item())
 
 
 @pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())

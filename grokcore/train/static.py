@@ -8,16 +8,17 @@ step lives in a fixed device buffer:
 - the step counter t is a device scalar, advanced inside the step;
 - lr(t), γ(t), AdamW's shrink 1 − lr·γ, the bias corrections and the per-member step
   sizes are computed from t on the device, in float64 and rounded once to the run's
-  dtype, exactly as `Ensemble._schedule` computes them on the host;
+  dtype, exactly as `EnsembleOptimizer.schedule` computes them on the host;
 - minibatch indices and embedding noise are drawn on the host from the members' own
   seeded generators, as the eager loop draws them, a block of steps at a time, and
   copied to the device once per block; the step reads its row with `index_select`.
 
 So `StaticStep.step()` makes no host-device synchronisation and no host-side
 decision: `torch.cuda.graph` captures forward, gradient, optimizer update and norm
-projection once, and every later step is one `replay()`. On a CPU (and as the
-fallback if a capture fails) the same `step()` runs eagerly; tests/test_static_step.py
-checks that it trains the same runs as the eager loop and as the reference trainer.
+projection (grokcore/train/optim.py) once, and every later step is one `replay()`. On a
+CPU (and as the fallback if a capture fails) the same `step()` runs eagerly;
+tests/test_static_step.py checks that it trains the same runs as the eager loop and as
+the reference trainer.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
+from torch import nn
 
+from grokcore.config import RunConfig
+from grokcore.data import TaskData
 from grokcore.train.objective import (
     BatchSampler,
     draw_indices,
@@ -36,9 +40,7 @@ from grokcore.train.objective import (
     masked_mean,
     per_sample_loss,
 )
-
-if TYPE_CHECKING:
-    from grokcore.train.engine import Ensemble
+from grokcore.train.optim import EnsembleOptimizer, NormProjection, Schedule
 
 BLOCK_BYTES = 32 * 2**20  # host-drawn minibatch indices and noise copied per block, at most
 WARMUP_STEPS = 3  # eager steps on a side stream before capture (cuBLAS handles, allocator)
@@ -48,16 +50,53 @@ class CaptureFailed(RuntimeWarning):
     """A CUDA graph could not be captured; the ensemble trains on with the eager step."""
 
 
+class Split(Protocol):
+    """One split of every member (`grokcore.train.engine._Split`)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    mask: torch.Tensor | None
+    shared: bool
+
+    def take(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+
+class Stepped(Protocol):
+    """What the step reads of the ensemble it steps, and its parameter rows `flat`, which
+    it replaces by one leaf updated in place (`grokcore.train.engine.Ensemble`; a protocol,
+    so that this module does not import the engine that imports it)."""
+
+    cfg: RunConfig
+    configs: list[RunConfig]
+    device: torch.device
+    dtype: torch.dtype
+    k: int
+    flat: torch.Tensor
+    task_data: TaskData
+    optim: EnsembleOptimizer
+    projection: NormProjection
+
+    @property
+    def base(self) -> nn.Module: ...
+
+    @property
+    def train_split(self) -> Split: ...
+
+    def forward(
+        self, flat: torch.Tensor, x: torch.Tensor, batched: bool, noise: torch.Tensor | None = None
+    ) -> torch.Tensor: ...
+
+
 class StaticStep:
     """One optimizer step of every member of `ens`, reading only fixed device buffers."""
 
     def __init__(
         self,
-        ens: Ensemble,
+        ens: Stepped,
         samplers: list[BatchSampler] | None,
         noise_gens: list[torch.Generator] | None,
     ):
-        self.ens = ens
+        self.ens, self.optim, self.projection = ens, ens.optim, ens.projection
         dev, k = ens.device, ens.k
         self.steps = ens.cfg.steps
         self.samplers, self.noise_gens = samplers, noise_gens
@@ -73,14 +112,7 @@ class StaticStep:
         self.off = col([math.inf if x.wd_off_at is None else float(x.wd_off_at) for x in o])
         self.t = torch.zeros((), dtype=torch.float64, device=dev)  # the last step taken
         self.batch_loss = torch.zeros(self.steps, k, device=dev)
-        # optimizer state exists before capture: the step allocates nothing that outlives it
-        opt = ens.cfg.optim
-        self.state: dict[str, torch.Tensor] = {}
-        if opt.name in ("adam", "adamw"):
-            for name in ("m", "v", "denom"):
-                self.state[name] = torch.zeros_like(ens.flat)
-        elif opt.momentum:  # a zero buffer: momentum·0 + g is the first gradient exactly
-            self.state["buf"] = torch.zeros_like(ens.flat)
+        self.optim.allocate(ens.flat)  # before capture: a step allocates nothing that outlives it
         ens.flat = ens.flat.detach().requires_grad_(True)  # one leaf, updated in place
         self._blocks(k)
 
@@ -127,25 +159,25 @@ class StaticStep:
         block[: len(host)].copy_(host.pin_memory() if cuda else host, non_blocking=cuda)
 
     # -- the step ---------------------------------------------------------------------
-    def schedule(self) -> dict[str, torch.Tensor]:
+    def schedule(self) -> Schedule:
         """lr, γ, AdamW's keep factor, step sizes and √(1 − β2^t) at step t, on the device.
 
-        The same float64 arithmetic as `Optimizer.lr_at`/`decay_at` and `Ensemble._update`
-        on the host, rounded once to the run's dtype. lr, γ and keep come out bit for bit;
-        the β powers to within an ulp of β^t, as `torch.pow` on a tensor and libm's pow
-        may round differently (tests/test_static_step.py).
+        The same float64 arithmetic as `Optimizer.lr_at`/`decay_at` and
+        `EnsembleOptimizer.schedule` on the host, rounded once to the run's dtype. lr, γ
+        and keep come out bit for bit; the β powers to within an ulp of β^t, as `torch.pow`
+        on a tensor and libm's pow may round differently (tests/test_static_step.py).
         """
         t, dt = self.t, self.ens.dtype
         warming = (self.warm > 0) & (t <= self.warm)
         lr = torch.where(warming, self.lr * (t - 1) / self.warm.clamp(min=1), self.lr)
         on = (t >= self.on) & ~(t >= self.off)
         wd = torch.where(on, self.gamma, torch.zeros_like(self.gamma))
-        out = {"weight_decay": wd.to(dt), "keep": (1 - lr * wd).to(dt), "lr": lr.to(dt)}
+        out = Schedule(weight_decay=wd.to(dt), keep=(1 - lr * wd).to(dt), lr=lr.to(dt))
         opt = self.ens.cfg.optim
         if opt.name in ("adam", "adamw"):
             b1, b2 = opt.betas
-            out["step_size"] = (lr / (1 - torch.pow(b1, t))).to(dt)
-            out["bc2"] = torch.sqrt(1 - torch.pow(b2, t)).to(dt)
+            out.step_size = (lr / (1 - torch.pow(b1, t))).to(dt)
+            out.bc2 = torch.sqrt(1 - torch.pow(b2, t)).to(dt)
         return out
 
     def step(self) -> None:
@@ -171,8 +203,8 @@ class StaticStep:
         loss = masked_mean(per_sample_loss(out, y, ens.task_data, cfg.loss), mask)
         (g,) = torch.autograd.grad(loss.sum(), ens.flat)
         with torch.no_grad():
-            ens._apply(g, sched, self.state)
-            ens._project()
+            self.optim.apply(ens.flat, g, sched)
+            self.projection(ens.flat)
             row = (self.t - 1).long().view(1)
             self.batch_loss.index_copy_(0, row, loss.detach().to(self.batch_loss.dtype)[None])
 

@@ -12,7 +12,7 @@ positive control is the first entry of the judgement's `control` checks.
 """
 
 from grokcore.verdicts.arms import delay_ratio, switch_arms
-from grokcore.verdicts.band import comprehension_band
+from grokcore.verdicts.band import comprehension_band, comprehension_band_runs
 from grokcore.verdicts.cells import cells_grok
 from grokcore.verdicts.critical import critical_fraction
 from grokcore.verdicts.decay import decay_halving, decay_necessary
@@ -28,15 +28,15 @@ from grokcore.verdicts.judgement import (
     timings,
 )
 from grokcore.verdicts.landscape import range_ratio
-from grokcore.verdicts.late import delayed_accuracy, late_loss_drop
-from grokcore.verdicts.lu import lu_curves, reduced_losses
+from grokcore.verdicts.late import delayed_accuracy, late_loss_drop, late_loss_drop_runs
+from grokcore.verdicts.lu import lu_curves, lu_curves_runs, reduced_losses
 from grokcore.verdicts.norms import norm_rise_fall
 from grokcore.verdicts.pregrok import attn_norm_peak, val_loss_rise
 from grokcore.verdicts.scaling import inverse_scaling
 from grokcore.verdicts.shares import HARD_OPS, delay_dominates, op_shares, op_table
-from grokcore.verdicts.sizes import rqi, size_trend
+from grokcore.verdicts.sizes import rqi, size_trend, size_trend_runs
 from grokcore.verdicts.spikes import slingshot
-from grokcore.verdicts.sweep import correlation_table, sweep_correlations
+from grokcore.verdicts.sweep import correlation_table, sweep_correlations, sweep_correlations_runs
 from grokcore.verdicts.table import table_row
 from grokcore.verdicts.ungrokking import min_runs_for_bound, no_ungrokking
 
@@ -46,6 +46,7 @@ __all__ = [
     "attn_norm_peak",
     "cells_grok",
     "comprehension_band",
+    "comprehension_band_runs",
     "condition_table",
     "correlation_table",
     "critical_fraction",
@@ -61,7 +62,9 @@ __all__ = [
     "inverse_scaling",
     "judge_checks",
     "late_loss_drop",
+    "late_loss_drop_runs",
     "lu_curves",
+    "lu_curves_runs",
     "merge",
     "min_runs_for_bound",
     "no_ungrokking",
@@ -74,8 +77,10 @@ __all__ = [
     "rqi",
     "share_generalizing",
     "size_trend",
+    "size_trend_runs",
     "slingshot",
     "sweep_correlations",
+    "sweep_correlations_runs",
     "switch_arms",
     "table_row",
     "timings",

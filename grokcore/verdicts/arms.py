@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from grokcore import stats
+from grokcore import metrics, stats
 from grokcore.history import History
 from grokcore.record import Check, Verdict
 from grokcore.stats import Region
@@ -48,8 +48,8 @@ def delay_ratio(
     runs = []
     for arm, hs in ((tname, treat), (rname, reference)):
         for h in hs:
-            a, b = timings(h, tau_train, tau_test)
-            d = max(b.step - a.step, 0)
+            delay = metrics.delay(h, tau_train, tau_test)
+            a, b, d = delay.fit, delay.gen, delay.clipped
             rows[arm].append((a, b, d))
             runs.append(
                 {

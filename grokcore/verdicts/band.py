@@ -35,9 +35,11 @@ from typing import Any
 import numpy as np
 
 from grokcore import metrics, stats
+from grokcore.config import ModularTask, RunConfig
 from grokcore.history import History
 from grokcore.metrics import Phase
 from grokcore.record import Check, Verdict
+from grokcore.setups import train_size
 from grokcore.verdicts.judgement import Judgement, judge_checks
 
 PAPER_BAND = (20.0, 800.0)  # li-sakib §3.2, Fig 4: "mostly ranging from 20 to 800"
@@ -200,4 +202,46 @@ def comprehension_band(
     )
     if check.ci is not None:
         j.fit = stats.Estimate(check.value, check.ci, n=len(rows), method="quadratic peak")
+    return j
+
+
+def train_batch_ratios(configs: Sequence[RunConfig]) -> list[float]:
+    """Train size / batch size of each modular run, li-sakib's x axis (full batch: 1)."""
+    out = []
+    for c in configs:
+        if not isinstance(c.task, ModularTask):
+            raise ValueError(f"train_batch_ratios: {type(c.task).__name__} is not a modular task")
+        n_train = train_size(c.task)
+        out.append(n_train / (c.batch_size or n_train))
+    return out
+
+
+def comprehension_band_runs(
+    configs: Sequence[RunConfig],
+    histories: Sequence[History],
+    *,
+    tau: float,
+    min_delay_steps: int | None,
+    min_delay_ratio: float | None,
+    need: float,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> Judgement:
+    """LS-BAND on the grid's runs: `comprehension_band` over each run's train/batch ratio
+    (`train_batch_ratios`). The per-ratio shares of each category (`band_table`), which the
+    claim's figure draws, are in `evidence["table"]`."""
+    if len(configs) != len(histories):
+        raise ValueError(f"comprehension_band_runs: {len(configs)} configs, {len(histories)} runs")
+    ratios = train_batch_ratios(configs)
+    j = comprehension_band(
+        ratios,
+        histories,
+        tau=tau,
+        min_delay_steps=min_delay_steps,
+        min_delay_ratio=min_delay_ratio,
+        need=need,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    j.evidence["table"] = band_table(ratios, [r["category"] for r in j.runs])
     return j

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
-from grokcore import stats
+from grokcore import metrics, stats
 from grokcore.history import History
 from grokcore.metrics import Timing
 from grokcore.record import Check, Verdict
-from grokcore.verdicts.judgement import timings
 
 
 def share_bound(
@@ -59,14 +58,13 @@ def share_bound(
 
 
 def delay_bound(h: History, tau_train: float, tau_test: float) -> tuple[Timing, Timing, int]:
-    """(t_train, t_test, D) with D = t_test − t_train ≥ 0, a lower bound when t_test is censored.
+    """(t_train, t_test, D) with D the lower bound `metrics.Delay.bound` of the run's delay.
 
     A run that never generalizes gets D = budget − t_train, or the whole budget when it never
     fit either: an unfit run must not read as "no delay".
     """
-    a, b = timings(h, tau_train, tau_test)
-    start = 0 if a.censored else a.step
-    return a, b, max(b.step - start, 0)
+    d = metrics.delay(h, tau_train, tau_test)
+    return d.fit, d.gen, d.bound
 
 
 def censored_ratio(

@@ -2,8 +2,9 @@
 
 "Grok" is read as the other delay claims read it (`shares.delay_dominates`, LS-DIV): a run
 fits (train accuracy ≥ τ), then generalizes (test accuracy ≥ τ) within its budget, with
-D = t_test − t_train > `ratio` · t_train (5 by default: "D ≫ t_train"). The claim holds when
-most seeds of *every* cell grok. The poster gives no numbers; its Fig 5 shows one RNN run.
+D = t_test − t_train > `ratio` · t_train (`metrics.GROK_RATIO` by default: "D ≫ t_train").
+The claim holds when most seeds of *every* cell grok. The poster gives no numbers; its Fig 5
+shows one RNN run.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from grokcore import metrics
 from grokcore.history import History
-from grokcore.metrics import Phase
+from grokcore.metrics import GROK_RATIO, Phase
 from grokcore.record import Check, Verdict
 from grokcore.verdicts.bounds import delay_bound
 from grokcore.verdicts.judgement import Judgement, judge_checks
@@ -22,7 +23,7 @@ from grokcore.verdicts.shares import _arm_summary, bounded_share
 
 def cells_grok(
     cells: Mapping[str, Sequence[History]],
-    ratio: float = 5.0,
+    ratio: float = GROK_RATIO,
     most: float = 0.5,
     need: float = 0.5,
     tau: float = 0.95,

@@ -16,7 +16,7 @@ import numpy as np
 
 from grokcore import metrics, stats
 from grokcore.history import History
-from grokcore.metrics import Phase
+from grokcore.metrics import GROK_RATIO, Phase
 from grokcore.record import Check, Verdict
 from grokcore.stats import Region
 from grokcore.verdicts.bounds import delay_bound
@@ -61,7 +61,7 @@ def decay_halving(
     double: float = 2.0,
     band: tuple[float, float] = (0.3, 0.8),
     max_fit_share: float = 0.2,
-    ratio: float = 5.0,
+    ratio: float = GROK_RATIO,
     need: float = 0.5,
     tau: float = 0.95,
 ) -> Judgement:

@@ -27,6 +27,9 @@ class Judgement:
     control: list[Check] = field(default_factory=list)
     runs: list[dict] = field(default_factory=list)
     fit: stats.Estimate | None = None  # the fitted headline estimate, for the claim's figure
+    # what a claim's figures and card need beyond the checks (LS-LAND's loss slices, LS-CORR's
+    # table of every factor); not part of the record
+    evidence: dict = field(default_factory=dict)
 
 
 def timings(h: History, tau_train: float = 0.95, tau_test: float = 0.95) -> tuple[Timing, Timing]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from grokcore import metrics, stats
 from grokcore.history import History
-from grokcore.metrics import Phase
+from grokcore.metrics import GROK_RATIO, Phase
 from grokcore.record import Verdict
 from grokcore.stats import Region
 from grokcore.verdicts.judgement import Judgement, judge_checks, positive_control
@@ -28,7 +28,7 @@ def range_ratio(
     grok_ranges: Sequence[float],
     control: Sequence[History],
     control_ranges: Sequence[float],
-    ratio: float = 5.0,
+    ratio: float = GROK_RATIO,
     min_delay_steps: int | None = None,
     need: float = 0.5,
     max_control_share: float = 0.5,

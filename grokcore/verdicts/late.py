@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from grokcore import metrics, stats
+from grokcore.config import RunConfig
 from grokcore.history import History
 from grokcore.record import Check, Verdict
 from grokcore.stats import Region
@@ -36,17 +37,15 @@ def accuracy_timing(
     h: History, tau_train: float = 0.99, q: float = 0.8, chance: float = 0.5
 ) -> dict[str, Any]:
     """IMDb timings of one run: t_train, t_test (q of the way to the final accuracy), D."""
-    fit = metrics.first_reach(h.steps, h.train_acc, tau_train, h.budget)
     final = _final(h.test_acc)
     level = chance + q * max(final - chance, 0.0)
-    gen = metrics.first_reach(h.steps, h.test_acc, level, h.budget)
-    start = 0 if fit.censored else fit.step
+    d = metrics.delay(h, tau_train, level)
     return {
         "seed": h.config.get("seed"),
-        "t_train": fit.step,
-        "fitted": not fit.censored,
-        "t_test": gen.step,
-        "delay": max(gen.step - start, 0),
+        "t_train": d.fit.step,
+        "fitted": d.fitted,
+        "t_test": d.gen.step,
+        "delay": d.bound,
         "final_test_acc": round(final, 4),
     }
 
@@ -176,4 +175,46 @@ def late_loss_drop(
         positive,
     )
     j.fit = est
+    return j
+
+
+def mean_predictor_mse(cfg: RunConfig) -> float:
+    """The test MSE of predicting the training targets' mean on `cfg`'s split: QM9's scale of
+    'no skill' (the targets' spread), against which a run's final test loss is read."""
+    from grokcore.data import build_data
+
+    data = build_data(cfg.task, cfg.split_seed)
+    return float(((data.y_test - data.y_train.mean()) ** 2).mean())
+
+
+def late_loss_drop_runs(
+    grok_configs: Sequence[RunConfig],
+    grok: Sequence[History],
+    standard: Sequence[History],
+    *,
+    names: tuple[str, str],
+    bound: float,
+    level: float,
+    skill: float,
+    need: float,
+    paper_value: str | None = None,
+) -> Judgement:
+    """OG-QM9 on its runs: `late_loss_drop` against the mean predictor of the grok arm's split
+    (`mean_predictor_mse` of its first config: every seed shares one split, data_seed 0).
+    `evidence["baseline"]` is that MSE, for the card."""
+    if not grok_configs or len(grok_configs) != len(grok):
+        raise ValueError(f"late_loss_drop_runs: {len(grok_configs)} configs, {len(grok)} runs")
+    baseline = mean_predictor_mse(grok_configs[0])
+    j = late_loss_drop(
+        grok,
+        standard,
+        baseline,
+        names=names,
+        bound=bound,
+        level=level,
+        skill=skill,
+        need=need,
+        paper_value=paper_value,
+    )
+    j.evidence["baseline"] = baseline
     return j

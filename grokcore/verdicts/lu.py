@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from grokcore import stats
+from grokcore.config import RunConfig
 from grokcore.history import History
 from grokcore.record import Check, Verdict
 from grokcore.stats import Estimate, Region
@@ -252,4 +253,58 @@ def lu_curves(
         positive,
     )
     j.fit = argmin if ok else None
+    return j
+
+
+def lu_medians(
+    grid: Sequence[float], alphas: Sequence[float], histories: Sequence[History], reduce: Reduce
+) -> tuple[list[float], list[float]]:
+    """(train, test): the median reduced loss of the runs at each α of `grid` (one α per
+    history), what OG-LU's figure draws; a diverged run's NaN makes its α's median NaN."""
+    losses = np.array([reduced_losses(h, reduce) for h in histories])  # (runs, 2)
+    at = [np.asarray(alphas) == a for a in grid]
+    return [float(np.median(losses[m, 0])) for m in at], [
+        float(np.median(losses[m, 1])) for m in at
+    ]
+
+
+def lu_curves_runs(
+    configs: Sequence[RunConfig],
+    histories: Sequence[History],
+    control_configs: Sequence[RunConfig],
+    control: Sequence[History],
+    *,
+    reduce: Reduce,
+    window: tuple[float, float],
+    flat_tol: float,
+    fit_tau: float,
+    fit_loss: float | None = None,
+    n_boot: int = 5000,
+    seed: int = 0,
+) -> Judgement:
+    """OG-LU on its runs: `lu_curves` over each config's α (`init_scale`), the large-N runs
+    as the control. `evidence` holds the figure's medians (`lu_medians`) on the α grid of
+    `configs`: "alphas", "train" and "test", and "control" = (train, test) of the control."""
+    if len(configs) != len(histories) or len(control_configs) != len(control):
+        raise ValueError("lu_curves_runs: each config needs its history")
+    alphas = [c.init_scale for c in configs]
+    control_alphas = [c.init_scale for c in control_configs]
+    j = lu_curves(
+        alphas,
+        histories,
+        control,
+        control_alphas,
+        reduce=reduce,
+        window=window,
+        flat_tol=flat_tol,
+        fit_tau=fit_tau,
+        fit_loss=fit_loss,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    grid = sorted(set(alphas))
+    train, test = lu_medians(grid, alphas, histories, reduce)
+    j.evidence.update(alphas=grid, train=train, test=test)
+    if control:
+        j.evidence["control"] = lu_medians(grid, control_alphas, control, reduce)
     return j

@@ -19,7 +19,7 @@ import numpy as np
 
 from grokcore import metrics, stats
 from grokcore.history import History
-from grokcore.metrics import Phase
+from grokcore.metrics import GROK_RATIO, Phase
 from grokcore.record import Check, Verdict
 from grokcore.verdicts.bounds import delay_bound, share_bound
 from grokcore.verdicts.judgement import Judgement, judge_checks, positive_control, timings
@@ -68,7 +68,7 @@ def _arm_summary(runs: list[dict[str, Any]], arm: str) -> tuple[int, int, str]:
 def delay_dominates(
     grok: Sequence[History],
     control: Sequence[History],
-    ratio: float = 5.0,
+    ratio: float = GROK_RATIO,
     min_delay_steps: int | None = None,
     most: float = 0.5,
     max_control_share: float = 0.5,

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from grokcore import stats
+from grokcore.config import PairSumTask, RunConfig
+from grokcore.history import History
 from grokcore.record import Verdict
 from grokcore.stats import Region
 from grokcore.verdicts.judgement import Judgement, judge_checks, positive_control
@@ -132,3 +134,43 @@ def size_trend(
         },
         positive,
     )
+
+
+REPR_TRACE = "embed.weight"  # the toy's embeddings E, which every evaluation records
+
+
+def rqi_curve(h: History) -> list[float]:
+    """A representation-toy run's RQI at each evaluation, from its recorded embeddings."""
+    return [rqi(e.reshape(-1, 1)) for e in h.traces[REPR_TRACE]]
+
+
+def size_trend_runs(
+    configs: Sequence[RunConfig],
+    histories: Sequence[History],
+    *,
+    budget: int,
+    fast: int,
+    slow: int,
+    need: float,
+    seed: int = 0,
+) -> Judgement:
+    """OG-REPR on its runs: each run's RQI over training (`rqi_curve`), its final RQI and its
+    first step with RQI ≥ 0.95 (`first_generalized`, censored at `budget`), judged by
+    `size_trend`. `evidence["rqi"]` holds the curves as rows of size, seed, steps and rqi."""
+    if len(configs) != len(histories):
+        raise ValueError(f"size_trend_runs: {len(configs)} configs, {len(histories)} runs")
+    rows, sizes, finals, times = [], [], [], []
+    for c, h in zip(configs, histories, strict=True):
+        if not isinstance(c.task, PairSumTask):
+            raise ValueError(f"size_trend_runs: {type(c.task).__name__} is not the toy's task")
+        curve = rqi_curve(h)
+        rows += [
+            {"size": c.task.n_train, "seed": c.seed, "steps": int(t), "rqi": r}
+            for t, r in zip(h.steps, curve, strict=True)
+        ]
+        sizes.append(c.task.n_train)
+        finals.append(curve[-1])
+        times.append(first_generalized(list(h.steps), curve, budget))
+    j = size_trend(sizes, finals, times, budget=budget, fast=fast, slow=slow, need=need, seed=seed)
+    j.evidence["rqi"] = rows
+    return j

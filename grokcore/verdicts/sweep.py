@@ -33,12 +33,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import stats as st
 
-from grokcore import stats
+from grokcore import metrics, stats
 from grokcore.config import RunConfig
 from grokcore.history import History
 from grokcore.record import Verdict
 from grokcore.stats import Region
-from grokcore.verdicts.judgement import Judgement, judge_checks, positive_control, timings
+from grokcore.verdicts.judgement import Judgement, judge_checks, positive_control
 
 MIN_GROKKED = 10  # below this many grokking runs a rank correlation's bootstrap CI means nothing
 SMALL = 0.1  # between Table 1's largest unmarked |r| (0.063) and its smallest bold one (0.123)
@@ -98,10 +98,10 @@ def sweep_delay(
     h: History, batch_size: float | None, n_train: int, tau: float = 0.95
 ) -> SweepDelay:
     """The delay t_test − t_train of one sweep run, in steps and in epochs."""
-    a, b = timings(h, tau, tau)
-    d = float(b.step - a.step)
-    grokked = not a.censored and not b.censored
-    return SweepDelay(d, epochs(d, batch_size, n_train), grokked, not a.censored)
+    delay = metrics.delay(h, tau)
+    d = float(delay.value)
+    grokked = delay.fitted and not delay.censored
+    return SweepDelay(d, epochs(d, batch_size, n_train), grokked, delay.fitted)
 
 
 def permuted(values: Sequence[float], seed: int = 0) -> list[float]:
@@ -360,3 +360,39 @@ def describe(table: Mapping[str, stats.Estimate]) -> dict[str, str]:
         else _fmt(e)
         for f, e in table.items()
     }
+
+
+def sweep_factors(configs: Sequence[RunConfig]) -> dict[str, list[float | None]]:
+    """Each run's value of every Table 1 factor (`batch_size` None: full batch; a model
+    without embedding noise has noise 0)."""
+    return {
+        "batch_size": [c.batch_size for c in configs],
+        "weight_decay": [c.optim.weight_decay for c in configs],
+        "init_scale": [c.init_scale for c in configs],
+        "lr": [c.optim.lr for c in configs],
+        "embed_noise": [getattr(c.model, "embed_noise", 0.0) for c in configs],
+    }
+
+
+def sweep_correlations_runs(
+    configs: Sequence[RunConfig],
+    histories: Sequence[History],
+    *,
+    tau: float,
+    need: float,
+    seed: int = 0,
+) -> Judgement:
+    """LS-CORR on the sweep's runs: `sweep_correlations` over their factors (`sweep_factors`)
+    with the delay in epochs of the sweep's training set (`train_size`, one task for all).
+
+    `evidence` holds what the card and figure report beside the checks: "factors", "n_train"
+    and "table" (`correlation_table`: ρ with its CI for every factor, judged or not).
+    """
+    if len(configs) != len(histories) or not configs:
+        raise ValueError(f"sweep_correlations_runs: {len(configs)} configs, {len(histories)} runs")
+    n_train = train_size(configs[0])
+    factors = sweep_factors(configs)
+    j = sweep_correlations(factors, histories, n_train, tau=tau, need=need, seed=seed)
+    table = correlation_table(factors, histories, n_train, tau=tau, seed=seed)
+    j.evidence.update(factors=factors, n_train=n_train, table=table)
+    return j

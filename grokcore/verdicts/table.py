@@ -22,7 +22,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from grokcore import metrics
 from grokcore.history import History
+from grokcore.metrics import GROK_RATIO, Phase
 from grokcore.record import Verdict
 from grokcore.verdicts.bounds import delay_bound
 from grokcore.verdicts.judgement import Judgement, judge_checks, positive_control
@@ -35,7 +37,7 @@ def classify(
     h: History,
     tau_train: float = 0.99,
     tau_test: float = 0.85,
-    ratio: float = 5.0,
+    ratio: float = GROK_RATIO,
     min_gap: float = 0.2,
 ) -> dict[str, Any]:
     """One run's timings and phase: "grokking" (the three conditions of the module docstring),
@@ -45,14 +47,9 @@ def classify(
     gap = None
     if not a.censored:
         gap = float(h.test_acc[-1]) - float(h.at(a.step)["test_acc"])
-    if a.censored:
-        phase = "confusion"
-    elif b.censored:
-        phase = "memorization"
-    elif d > ratio * a.step and gap is not None and gap >= min_gap:
-        phase = "grokking"
-    else:
-        phase = "comprehension"
+    ph = metrics.phase(h, tau_train, None, ratio, tau_test=tau_test)
+    if ph is Phase.GROKKING and (gap is None or gap < min_gap):
+        ph = Phase.COMPREHENSION  # a delay, but no gap: test accuracy only crept past tau_test
     return {
         "seed": h.config.get("seed"),
         "t_train": a.step,
@@ -62,7 +59,7 @@ def classify(
         "gap at fit": None if gap is None else round(gap, 4),
         "final_test_acc": round(float(h.test_acc[-1]), 4),
         "test_censored": b.censored,
-        "phase": phase,
+        "phase": ph.value,
     }
 
 
@@ -86,7 +83,7 @@ def table_row(
     paper: str = "",
     tau_train: float = 0.99,
     tau_test: float = 0.85,
-    ratio: float = 5.0,
+    ratio: float = GROK_RATIO,
     min_gap: float = 0.2,
     high: float = 0.5,
     low: float = 0.2,
