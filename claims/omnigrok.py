@@ -789,6 +789,16 @@ class OgQm9(ClaimSpec):
     setting = "2 graph-conv layers + linear, Adam lr 1e-3, MSE on isotropic polarizability"
     statistic = "test-loss drop step ≫ train-loss plateau step for α=3 only"
     control = "α=1"
+    quick_seconds = 75  # with qm9pack installed (the qm9 extra); NOT RUN at once without it
+    expected = {
+        "quick": Expectation(
+            Verdict.INCONCLUSIVE,
+            "in the quick tier's 7,000 steps at lr 3e-3 the α = 3 nets are still coming down "
+            "from their α-scaled loss (train and test MSE fall together, 10⁶ → 10²) and end "
+            "near the mean predictor's test MSE, so the positive control (α = 3 ends at half "
+            "of it) fails; α = 1 fits and generalizes together, as the claim says",
+        ),
+    }
 
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(3)
@@ -824,6 +834,8 @@ class OgQm9(ClaimSpec):
         )  # fmt: skip
 
     def card(self, scope: Scope, arms: Arms, j: Judgement) -> Card:
+        from grokcore.data.qm9 import PACK_DEVIATION, uses_qm9pack
+
         return Card(
             statement="A graph convolutional net trained on 200 QM9 molecules with α = 3 and "
             "no weight decay has its test loss drop long after its training loss levels off "
@@ -831,7 +843,8 @@ class OgQm9(ClaimSpec):
             settings={"seeds": len(scope.seeds(3)),
                       "test MSE of the mean predictor": round(j.evidence["baseline"], 2)},
             deviations=["t_train and t_test are the first steps at which each loss is within "
-                        "2× of its final value; '≫' is read as a median ratio above 5"],
+                        "2× of its final value; '≫' is read as a median ratio above 5",
+                        *([PACK_DEVIATION] if uses_qm9pack(scope.data_dir) else [])],
             control_summary="α = 1 is the control: no late drop.",
         )  # fmt: skip
 

@@ -259,16 +259,22 @@ class Qm9Task:
     threshold: a molecule counts as correct when its squared error is below it (a0⁶); only
     the accuracy curve reads it, the OG-QM9 statistic reads the losses.
     data_dir: where `gdb9.sdf` and `gdb9.sdf.csv` live; not part of the cache key.
+    graphs: which bonds the graphs carry, and so part of the key: "sdf" (gdb9.sdf's, as
+        PyG reads them) or "qm9pack" (rebuilt from geometry and SMILES, data/qm9_csv.py).
+        Left out of the key at "sdf", so the keys made before it existed stay valid.
     """
 
     n_train: int = 200
     n_test: int = 200
     threshold: float = 1.0
     data_dir: str | None = field(default=None, metadata={"hash": False})
+    graphs: Literal["sdf", "qm9pack"] = field(default="sdf", metadata={"omit_default": True})
 
     def __post_init__(self) -> None:
         for name in ("n_train", "n_test"):
             _int(self, name, low=1)
+        if self.graphs not in ("sdf", "qm9pack"):
+            _fail(self, "graphs", self.graphs, "must be 'sdf' or 'qm9pack'")
         if not _real(self, "threshold") > 0:
             _fail(self, "threshold", self.threshold, "must be positive")
 

@@ -1322,6 +1322,7 @@ def qm9(
     The model and training follow `qm9/grokking/qm9-grokking.ipynb` (REFERENCES Q1).
     """
     from grokcore.config import GraphConv, Qm9Task
+    from grokcore.data.qm9 import graphs as qm9_graphs
 
     s = _Sheet(scale)
     lr = s.pick(
@@ -1362,7 +1363,7 @@ def qm9(
         "grokcore evaluates the full splits at log-spaced steps",
     )
     return s.config(
-        task=Qm9Task(n_train=200, n_test=200, data_dir=data_dir),
+        task=Qm9Task(n_train=200, n_test=200, data_dir=data_dir, graphs=qm9_graphs(data_dir)),
         model=GraphConv(widths=(32, 16), edge_hidden=32, head=32),
         optim=Optimizer("adamw", lr=lr, weight_decay=weight_decay),  # notebook AdamW, wd 0
         loss="mse",

@@ -4,6 +4,8 @@ the two statistics on synthetic histories (control, clear positive, nothing gene
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +15,8 @@ from grokcore.config import GraphConv, ImdbTask, Optimizer, Qm9Task, RunConfig, 
 from grokcore.data import build_data
 from grokcore.data.imdb import _words, encode, load_imdb
 from grokcore.data.mnist import DataUnavailable
-from grokcore.data.qm9 import MAX_ATOMS, NODE_FEATURES, load_qm9
+from grokcore.data.qm9 import MAX_ATOMS, NODE_FEATURES, find_qm9, load_qm9
+from grokcore.data.qm9_csv import PACK_FILES, pack_dir, smiles_graph
 from grokcore.history import History
 from grokcore.models import build_model
 from grokcore.record import Verdict
@@ -62,6 +65,51 @@ def write_qm9(root, sdf: str | None = None, csv: str | None = None):
     (raw / "gdb9.sdf").write_text(default_sdf if sdf is None else sdf)
     rows = "".join(f"{n},0,0,0,0,{y},0,0,0,0,0,0,0,0,0,0\n" for n, _, _, y in MOLS)
     (raw / "gdb9.sdf.csv").write_text(CSV_HEAD + rows if csv is None else csv)
+    return root
+
+
+# qm9pack 1.0.3's CSV rows (qm9pack/data/qm9_part*.csv), coordinates to 4 decimals:
+# (Index, SMILES, elements, α in a0³, xyz in Å). gdb_24's SMILES atoms are not in the
+# geometry's order (HC≡C-C≡N is C2 C0 C1 N4); gdb_105, bicyclo[1.1.1]pentane, has its
+# bridgeheads C1, C3 1.88 Å apart: bonded in gdb9.sdf (as gdb_1150's), not in the SMILES
+PACK_MOLS = [
+    (1, "C", "CHHHH", 13.21, [[-0.0127, 1.0858, 0.008], [0.0022, -0.006, 0.002],
+                             [1.0117, 1.4638, 0.0003], [-0.5408, 1.4475, -0.8766],
+                             [-0.5238, 1.4379, 0.9064]]),
+    (2, "N", "NHHH", 9.46, [[-0.0404, 1.0241, 0.0626], [0.0173, 0.0125, -0.0274],
+                           [0.9158, 1.3587, -0.0288], [-0.5203, 1.3435, -0.7755]]),
+    (3, "O", "OHH", 6.31, [[-0.0344, 0.9775, 0.0076], [0.0648, 0.0206, 0.0015],
+                          [0.8718, 1.3008, 0.0007]]),
+    (24, "C#CC#N", "CCCHN", 32.66, [[0.0151, 0.0, 1.0], [1.3823, 0.0, 1.0], [-1.1886, 0.0, 1.0],
+                                    [-2.2518, 0.0, 1.0], [2.543, 0.0, 1.0]]),
+    (105, "C1C2CC1C2", "CCCCCHHHHHHHH", 49.82,
+     [[-0.0446, 1.5704, 0.011], [1.4741, 1.2298, -0.0067], [1.1683, 0.1443, 1.0664],
+      [0.0391, 0.0162, 0.0024], [1.1462, 0.1542, -1.0827], [-0.433, 2.0365, 0.9213],
+      [-0.4523, 2.0457, -0.8859], [2.3071, 1.9344, -0.0121], [1.8735, -0.6889, 1.1373],
+      [0.8721, 0.502, 2.0568], [-0.7939, -0.6883, 0.0076], [0.83, 0.5207, -2.0636],
+      [1.8497, -0.6783, -1.1756]]),
+]  # fmt: skip
+PACK_HEAD = (
+    "XYZ_file,Index,SMILES,InChi,N_atoms,Stoichiometry,Elements,XYZ_Ang,Mulliken_pop,"
+    "Harmonic_Freq_cmi,RotA_GHz,RotB_GHz,RotC_GHz,Dipole_debye,Polarizability_bohr3,HOMO_au,"
+    "LUMO_au,HOMO_LUMO_gap_au,R2_bohr2,ZPVE_au,InternalEnergy_0K_au,InternalEnergy_298K_au,"
+    "Enthalphy_298K_au,GibbsFreeEnergy_298K_au,Heatcapacity_Cv_cal_mol_K"
+).split(",")
+
+
+def write_qm9pack(root, mols=PACK_MOLS, head=PACK_HEAD):
+    """qm9pack's three CSVs holding `mols` (2 + 2 + the rest), written as qm9pack quotes them."""
+    root.mkdir(parents=True, exist_ok=True)
+    for fname, part in zip(PACK_FILES, (mols[:2], mols[2:4], mols[4:]), strict=True):
+        with (root / fname).open("w", newline="") as f:
+            w = csv.writer(f, quoting=csv.QUOTE_NONNUMERIC)
+            w.writerow(head)
+            for index, smiles, atoms, alpha, xyz in part:
+                row = {"XYZ_file": f"dsgdb9nsd_{index:06d}.xyz", "Index": index,
+                       "SMILES": smiles, "N_atoms": len(atoms), "Polarizability_bohr3": alpha,
+                       "Elements": "[" + ",".join(f"'{a}'" for a in atoms) + "]",
+                       "XYZ_Ang": str(xyz).replace(" ", "")}  # fmt: skip
+                w.writerow([row.get(c, 0.0) for c in head])
     return root
 
 
@@ -122,6 +170,7 @@ def test_qm9_loader_on_a_fixture(tmp_path):
 
 def test_qm9_missing_and_corrupt_data(tmp_path, monkeypatch):
     monkeypatch.delenv("GROKCORE_DATA_DIR", raising=False)
+    monkeypatch.setattr("grokcore.data.qm9.pack_dir", lambda: None)  # qm9pack not installed
     with pytest.raises(DataUnavailable, match=r"gdb9\.sdf"):
         load_qm9(2, 1, seed=0, data_dir=None)
     with pytest.raises(DataUnavailable, match=r"gdb9\.sdf and gdb9\.sdf\.csv.*looked in"):
@@ -136,6 +185,125 @@ def test_qm9_missing_and_corrupt_data(tmp_path, monkeypatch):
         load_qm9(2, 1, seed=0, data_dir=write_qm9(tmp_path / "csv", csv="mol_id,mu\ngdb_1,0\n"))
     with pytest.raises(ValueError, match="fewer than n_train"):
         load_qm9(3, 1, seed=0, data_dir=write_qm9(tmp_path / "few"))
+
+
+# -- QM9 from qm9pack's CSVs (the qm9 extra) ---------------------------------------------
+
+
+def test_smiles_graph_by_hand():
+    # glycine's zwitterion-like row of QM9: H2N-C(=NH2+)-C(=O)-O-
+    atoms, bonds, hs = smiles_graph("NC(=[NH2+])C([O-])=O")
+    assert atoms == ["N", "C", "N", "C", "O", "O"] and hs == [2, 0, 2, 0, 0, 0]
+    assert sorted(bonds) == [(0, 1, 1), (1, 2, 2), (1, 3, 1), (3, 4, 1), (3, 5, 2)]
+    atoms, bonds, hs = smiles_graph("C1=CC1")  # cyclopropene: the ring bond closes on C0
+    assert sorted(bonds) == [(0, 1, 2), (0, 2, 1), (1, 2, 1)] and hs == [1, 1, 2]
+    assert smiles_graph("N#N")[2] == [0, 0] and smiles_graph("CN(C)C")[2] == [3, 0, 3, 3]
+    for bad in ("c1ccccc1", "C1CC", "C(C", "[Cl-]", "FC(F)(F)(F)F"):
+        with pytest.raises(ValueError, match="SMILES"):
+            smiles_graph(bad)
+
+
+def test_qm9pack_loader_on_tiny_csvs(tmp_path, monkeypatch):
+    monkeypatch.setattr("grokcore.data.qm9.pack_dir", lambda: None)
+    q = load_qm9(3, 2, seed=0, data_dir=write_qm9pack(tmp_path / "pack"))
+    assert q.x_train.shape == (3, MAX_ATOMS, NODE_FEATURES + 4 * MAX_ATOMS + 1)
+    assert q.source.startswith("qm9pack files:")
+    x = torch.cat([q.x_train, q.x_test])
+    by_name = dict(zip(q.names, torch.cat([q.y_train, q.y_test]).view(-1).tolist(), strict=True))
+    assert by_name == pytest.approx({f"gdb_{m[0]}": m[3] for m in PACK_MOLS})
+    # CH4, NH3, H2O: the same packed graphs as from gdb9.sdf (the SDF fixture above)
+    sdf = load_qm9(2, 1, seed=0, data_dir=write_qm9(tmp_path / "sdf"))
+    sdf_x = torch.cat([sdf.x_train, sdf.x_test])
+    for name in ("gdb_1", "gdb_2", "gdb_3"):
+        assert torch.equal(x[q.names.index(name)], sdf_x[sdf.names.index(name)]), name
+
+    def adjacency(name):
+        g = x[q.names.index(name)]
+        adj = g[:, NODE_FEATURES:-1].reshape(MAX_ATOMS, 4, MAX_ATOMS)
+        assert torch.equal(adj, adj.permute(2, 1, 0))  # undirected
+        return g, adj
+
+    g, adj = adjacency("gdb_24")  # H3-C2#C0-C1#N4, though the SMILES reads C#CC#N
+    assert adj[2, 2, 0] == adj[1, 2, 4] == adj[0, 0, 1] == adj[3, 0, 2] == 1
+    assert adj.sum() == 2 * 4 and g[:, 10].tolist()[:5] == [0, 0, 1, 0, 0]  # 4 bonds; H on C2
+    g, adj = adjacency("gdb_105")
+    assert adj[1, 0, 3] == 1  # the bridgehead bond the SMILES lacks
+    assert adj[:, 0].sum() == 2 * (6 + 1 + 8) and adj[:, 1:].sum() == 0
+    assert g[:, -1].sum() == 13 and g[[1, 3], 10].tolist() == [1, 1]
+
+
+def test_qm9pack_is_used_without_a_data_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("GROKCORE_DATA_DIR", raising=False)
+    pack = write_qm9pack(tmp_path / "site-packages" / "qm9pack" / "data")
+    monkeypatch.setattr("grokcore.data.qm9.pack_dir", lambda: pack)
+    assert find_qm9(None) == pack
+    assert load_qm9(2, 1, seed=0).source.startswith("qm9pack ")
+    (tmp_path / "mnist").mkdir()
+    assert find_qm9(tmp_path / "mnist") == pack  # a data dir without QM9: the package's
+    sdf = write_qm9(tmp_path / "sdf")
+    assert find_qm9(sdf) == sdf / "raw"  # a data dir's own QM9 wins
+    monkeypatch.setattr("grokcore.data.qm9.pack_dir", lambda: tmp_path / "empty")
+    with pytest.raises(DataUnavailable, match=r"qm9pack is installed but .*empty lacks qm9_part1"):
+        find_qm9(None)
+    monkeypatch.setattr("grokcore.data.qm9.pack_dir", lambda: None)
+    for where in (None, tmp_path / "mnist"):
+        with pytest.raises(DataUnavailable, match=r"pip install -e '\.\[qm9\]'.*qm9pack 1\.0\.3"):
+            find_qm9(where)
+
+
+def test_qm9pack_corrupt_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr("grokcore.data.qm9.pack_dir", lambda: None)
+
+    def load(name, mols=PACK_MOLS, head=PACK_HEAD, n=(3, 2)):
+        return load_qm9(*n, seed=0, data_dir=write_qm9pack(tmp_path / name, mols, head))
+
+    with pytest.raises(ValueError, match=r"qm9_part1\.csv: needs columns .* lacks \['SMILES'\]"):
+        load("cols", head=[c if c != "SMILES" else "smiles" for c in PACK_HEAD])
+    wrong = [(1, "N", *PACK_MOLS[0][2:]), *PACK_MOLS[1:]]
+    with pytest.raises(ValueError, match=r"part1\.csv: line 2: gdb_1: the SMILES 'N' has heavy"):
+        load("smiles", wrong)
+    far = [(2, "N", "NHHH", 9.46, [*PACK_MOLS[1][4][:3], [5.0, 5.0, 5.0]]), *PACK_MOLS[2:]]
+    with pytest.raises(ValueError, match=r"gdb_2: hydrogen 4 is far from every heavy atom"):
+        load("far", [PACK_MOLS[0], *far], n=(2, 1))
+    line = [[0.0, 0, 1], [3.0, 0, 1], [-1.2, 0, 1], [-2.3, 0, 1], [4.2, 0, 1]]  # C0-C1 3 Å
+    stretched = [*PACK_MOLS[:3], (24, "C#CC#N", "CCCHN", 32.66, line)]
+    with pytest.raises(ValueError, match=r"part2\.csv: line 3: gdb_24: no way to lay the SMILES"):
+        load("stretched", stretched, n=(2, 2))
+    with pytest.raises(ValueError, match="fewer than n_train"):
+        load("few", n=(5, 1))
+
+
+INSTALLED = pack_dir()
+
+
+@pytest.mark.skipif(
+    INSTALLED is None or not all((INSTALLED / f).is_file() for f in PACK_FILES),
+    reason="qm9pack is not installed (pip install -e '.[qm9]')",
+)
+def test_qm9pack_real_data(monkeypatch):
+    monkeypatch.delenv("GROKCORE_DATA_DIR", raising=False)
+    d = pack_dir()
+    assert d is not None and find_qm9(None) == d
+    csv.field_size_limit(1 << 24)
+    first: list[tuple[str, int]] = []
+    n = 0
+    for fname in PACK_FILES:
+        with (d / fname).open(newline="") as f:
+            for rec in csv.DictReader(f):
+                n += 1
+                if len(first) < 400:
+                    first.append((f"gdb_{rec['Index']}", int(rec["N_atoms"])))
+    assert n == 130_831  # QM9's 133,885 less the 3,054 uncharacterized
+    q = load_qm9(200, 200, seed=0)  # OG-QM9's molecules
+    assert q.x_train.shape == q.x_test.shape == (200, MAX_ATOMS, NODE_FEATURES + 4 * MAX_ATOMS + 1)
+    assert sorted(q.names) == sorted(name for name, _ in first)
+    x, y = torch.cat([q.x_train, q.x_test]), torch.cat([q.y_train, q.y_test]).view(-1)
+    atoms = dict(first)
+    assert [int(x[i, :, -1].sum()) for i in range(400)] == [atoms[nm] for nm in q.names]
+    assert y[q.names.index("gdb_1")].item() == pytest.approx(13.21)  # CH4
+    assert 5 < y.min() and y.max() < 100  # a0³: up to 9 heavy atoms
+    degree = x[:, :, NODE_FEATURES:-1].sum(-1)
+    assert torch.all(degree[x[:, :, 0] == 1] == 1)  # every hydrogen has one bond
 
 
 # -- models --------------------------------------------------------------------------------
@@ -302,6 +470,25 @@ def test_claims_are_not_run_without_data(monkeypatch):
     from grokcore.spec import NotRun, Scope
 
     monkeypatch.delenv("GROKCORE_DATA_DIR", raising=False)
-    for claim_id, layout in (("OG-IMDB", "aclImdb"), ("OG-QM9", "gdb9.sdf")):
+    monkeypatch.setattr("grokcore.data.qm9.pack_dir", lambda: None)  # qm9pack not installed
+    for claim_id, layout in (("OG-IMDB", "aclImdb"), ("OG-QM9", r"'\.\[qm9\]'.*gdb9\.sdf")):
         with pytest.raises(NotRun, match=layout):
             REGISTRY[claim_id].prepare(Scope("quick"))
+
+
+def test_the_graphs_qm9_was_read_from_are_in_the_key():
+    """qm9pack's rebuilt bonds and gdb9.sdf's can differ (data/qm9_csv.py), so their runs
+    never share a cache entry; at "sdf" the field is left out, so older keys stay valid."""
+    from grokcore import setups
+    from grokcore.config import Qm9Task
+
+    sdf = setups.qm9(init_scale=3.0, seed=0)
+    sdf = sdf.replace(task=Qm9Task(graphs="sdf"))
+    pack = sdf.replace(task=Qm9Task(graphs="qm9pack"))
+    assert sdf.key() != pack.key()
+    from grokcore.config import _describe
+
+    assert "graphs" not in _describe(sdf.task, for_hash=True)
+    assert _describe(pack.task, for_hash=True)["graphs"] == "qm9pack"
+    with pytest.raises(ValueError, match="graphs"):
+        Qm9Task(graphs="xyz")  # type: ignore[arg-type]

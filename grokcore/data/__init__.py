@@ -132,7 +132,7 @@ def build_data(task: Task, seed: int) -> TaskData:
     if isinstance(task, Qm9Task):
         from grokcore.data.qm9 import NODE_FEATURES, load_qm9
 
-        q = load_qm9(task.n_train, task.n_test, seed, task.data_dir)
+        q = load_qm9(task.n_train, task.n_test, seed, task.data_dir, task.graphs)
         return TaskData(
             q.x_train, q.y_train, q.x_test, q.y_test, "regression", NODE_FEATURES, 1,
             threshold=task.threshold, source=q.source,
