@@ -80,16 +80,29 @@ NodeName=${host} CPUs=${cpus} RealMemory=${mem_mb} State=UNKNOWN
 PartitionName=debug Nodes=${host} Default=YES State=UP MaxTime=INFINITE
 EOF
 
-pgrep -x slurmctld >/dev/null || { say "starting slurmctld"; /usr/sbin/slurmctld; }
+# A cold start: this SLURM belongs to CI, so jobs left in its state by an earlier run (a
+# machine image taken mid-test, a killed CI) are dropped rather than recovered. Recovering
+# them left the node "completing" for over a minute.
+if ! pgrep -x slurmctld >/dev/null; then
+    say "starting slurmctld (cold: earlier jobs dropped)"
+    pkill -x slurmd 2>/dev/null || true
+    pkill -9 -f '^slurmstepd' 2>/dev/null || true
+    rm -rf /var/spool/slurmctld/* /var/spool/slurmd/*
+    /usr/sbin/slurmctld -c
+fi
 pgrep -x slurmd >/dev/null || { say "starting slurmd"; /usr/sbin/slurmd; }
 
-for _ in $(seq 60); do
-    if sinfo -h -o '%T' 2>/dev/null | grep -q idle; then
-        say "up: $(sinfo -h -o 'node %N %T, %c CPUs, %m MB, partition %P')"
-        exit 0
-    fi
+for _ in $(seq 120); do
+    state=$(sinfo -h -n "${host}" -o '%T' 2>/dev/null || true)
+    case "${state}" in
+        idle*)
+            say "up: $(sinfo -h -o 'node %N %T, %c CPUs, %m MB, partition %P')"
+            exit 0 ;;
+        down*|drain*|drained*)
+            scontrol update NodeName="${host}" State=RESUME 2>/dev/null || true ;;
+    esac
     sleep 1
 done
-say "SLURM did not come up within 60 s; the logs:"
+say "SLURM did not come up within 120 s; the logs:"
 tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 || true
 exit 1

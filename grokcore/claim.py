@@ -35,9 +35,9 @@ from grokcore.report.settings import settings_table
 from grokcore.runs import (
     STATS,
     RunTooLarge,
-    _duration,
-    _estimates,
-    _load_one,
+    duration,
+    estimates,
+    load_cached,
     plan,
     run,
     unique_by_key,
@@ -82,12 +82,12 @@ class TrainLimit:
     ) -> str | None:
         """Why `configs` may not train (a NOT RUN reason), or None: then count them as started."""
         by_key = unique_by_key(configs)
-        missing = [c for key, c in by_key.items() if _load_one(cache, key, c) is None]
+        missing = [c for key, c in by_key.items() if load_cached(cache, key, c) is None]
         if not missing:
             return None
         try:
             # at --train-limit 0 nothing trains, not even an estimate's probe
-            times = _estimates(plan(missing, device, 64), device, probe=self.limit_s > 0)
+            times = estimates(plan(missing, device, 64), device, probe=self.limit_s > 0)
         except RunTooLarge as exc:
             times = f"{type(exc).__name__}: {exc}"
         if isinstance(times, str):
@@ -98,11 +98,11 @@ class TrainLimit:
             if self.started_s + sum(times) <= self.limit_s:
                 self.started_s += sum(times)
                 return None
-            estimated = f"estimated {_duration(sum(times))} on {device} by grokcore.estimate"
+            estimated = f"estimated {duration(sum(times))} on {device} by grokcore.estimate"
         what = f"{len(missing)} of {len(by_key)} runs are not in the run cache ({estimated})"
         rule = "--train-limit 0 judges only cached runs"
         if self.limit_s > 0:
-            earlier = f" with the {_duration(self.started_s)} started before" * (self.started_s > 0)
+            earlier = f" with the {duration(self.started_s)} started before" * (self.started_s > 0)
             rule = f"that{earlier} is over --train-limit {self.limit_s / 60:g} min"
         return (
             f"not trained in this session: {what}; {rule}. Train them with a larger "

@@ -25,6 +25,7 @@ import torch
 
 from grokcore import env as grokcore_env
 from grokcore import metrics
+from grokcore.argtypes import nonnegative_int, positive_int
 from grokcore.cache import LockTimeout, RunCache, default_cache_dir
 from grokcore.config import (
     MLP,
@@ -87,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--loss", choices=["ce", "mse"], default=None)
     t.add_argument("--batch-size", type=int, default=None, help="default: full batch")
     t.add_argument("--steps", type=int, default=3000)
-    t.add_argument("--seeds", type=_seed, nargs="+", default=[0], help="seed(s), each once")
+    t.add_argument("--seeds", type=nonnegative_int, nargs="+", default=[0],
+                   help="seed(s), each once")  # fmt: skip
     t.add_argument("--tau", type=float, default=0.95, help="accuracy threshold for t_train/t_test")
     t.add_argument("--out", type=Path, default=Path("runs/latest"))
     t.add_argument("--cache", type=Path, default=None, help="run cache dir ($GROKCORE_CACHE)")
@@ -129,9 +131,10 @@ def _selection(q: argparse.ArgumentParser) -> None:
     q.add_argument("-k", dest="keyword", default=None, metavar="EXPR",
                    help="select claims as pytest -k does (claim id, paper)")  # fmt: skip
     q.add_argument("--scale", choices=["quick", "full"], default="quick")
-    q.add_argument("--seeds", type=_at_least_one, default=None,
+    q.add_argument("--seeds", type=positive_int, default=None,
                    help="override every claim's seed count")  # fmt: skip
-    q.add_argument("--base-seed", type=_seed, default=0, help="claims use seeds N, N+1, ...")
+    q.add_argument("--base-seed", type=nonnegative_int, default=0,
+                   help="claims use seeds N, N+1, ...")  # fmt: skip
     q.add_argument("--data-dir", default=os.environ.get("GROKCORE_DATA_DIR"),
                    help="full MNIST / IMDb / QM9 ($GROKCORE_DATA_DIR)")  # fmt: skip
     q.add_argument("--run-cache", type=Path, default=None, help="run cache ($GROKCORE_CACHE)")
@@ -150,7 +153,7 @@ def _plan_parsers(sub) -> None:
     _selection(q)
     q.add_argument("--json", dest="json_out", type=Path, default=None, metavar="PATH",
                    help="also write the plan as JSON ('-': stdout, instead of the table)")
-    q.add_argument("--shards", type=_at_least_one, default=None,
+    q.add_argument("--shards", type=positive_int, default=None,
                    help="also show how N shards would split it")  # fmt: skip
     r = sub.add_parser(
         "train-plan",
@@ -162,26 +165,6 @@ def _plan_parsers(sub) -> None:
     )
     _selection(r)
     r.add_argument("--shard", default="1/1", metavar="I/N", help="train shard I of N (default 1/1)")
-
-
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63), got {text!r}")
-    return value
 
 
 def _plan_of(a: argparse.Namespace, describe_only: bool = False):

@@ -28,7 +28,7 @@ from grokcore import progress as grokcore_progress
 from grokcore.cache import RunCache
 from grokcore.config import RunConfig, eval_schedule
 from grokcore.cost import footprint, gib
-from grokcore.runs import _duration, _load_one, unique_by_key, warm
+from grokcore.runs import duration, load_cached, unique_by_key, warm
 from grokcore.spec import ClaimSpec, NotRun, Scope
 
 MAX_MEMBERS = 64  # members per ensemble: runs.run's default
@@ -95,11 +95,11 @@ class Plan:
         self, cache: RunCache | None, device: torch.device, *, probe: bool = False
     ) -> dict:
         """The plan's numbers as plain values: the `grokcore plan` table and its --json."""
-        cached = {k for k, c in self.runs.items() if cache is not None and _load_one(cache, k, c)}
+        cached = {k for k, c in self.runs.items() if cache is not None and load_cached(cache, k, c)}
         todo = [[c for c in ch if c.key() not in cached] for ch in self.ensembles]
         todo = [ch for ch in todo if ch]
-        seconds, basis = _seconds(self.ensembles, device, probe)
-        left, _ = _seconds(todo, device, probe)
+        seconds, basis = estimated_seconds(self.ensembles, device, probe)
+        left, _ = estimated_seconds(todo, device, probe)
         per_claim = []
         for cp in self.claims:
             keys = set(unique_by_key(cp.configs))
@@ -143,7 +143,7 @@ def _flop(cfg: RunConfig) -> float:
     return cfg.steps * step + len(eval_schedule(cfg.steps, cfg.eval_points, cfg.eval_every)) * ev
 
 
-def _seconds(
+def estimated_seconds(
     chunks: list[list[RunConfig]], device: torch.device, probe: bool
 ) -> tuple[float, str]:
     if not chunks:
@@ -211,7 +211,7 @@ def train(
     try:
         print(
             f"[grokcore] {label}: {total} run(s) in {len(chunks)} ensemble(s) on {device}, "
-            f"estimated {_duration(sum(guesses))}",
+            f"estimated {duration(sum(guesses))}",
             file=stream,
             flush=True,
         )
@@ -221,10 +221,10 @@ def train(
             guessed_done += guess
             elapsed = time.perf_counter() - t0
             rest = sum(guesses) - guessed_done
-            eta = _duration(elapsed * rest / guessed_done) if guessed_done > 0 else "?"
+            eta = duration(elapsed * rest / guessed_done) if guessed_done > 0 else "?"
             print(
                 f"[grokcore] {label}: {runs_done}/{total} runs ({done.runs} trained here), "
-                f"{_duration(elapsed)} elapsed, ETA {eta if rest > 0 else 'done'}",
+                f"{duration(elapsed)} elapsed, ETA {eta if rest > 0 else 'done'}",
                 file=stream,
                 flush=True,
             )
@@ -264,8 +264,8 @@ def table(d: dict) -> str:
         f"against {d['ensembles_claim_by_claim']} claim by claim",
         f"{d['member_steps']:,} member-steps, {d['flop']:.3g} FLOP, "
         f"largest ensemble needs >= {gib(d['peak_memory_bytes'])}",
-        f"estimated time on {d['device']}: {_duration(d['estimated_s'])} in all, "
-        f"{_duration(d['estimated_left_s'])} left to train ({d['estimate']})",
+        f"estimated time on {d['device']}: {duration(d['estimated_s'])} in all, "
+        f"{duration(d['estimated_left_s'])} left to train ({d['estimate']})",
     ]
     return "\n".join(lines)
 

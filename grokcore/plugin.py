@@ -26,6 +26,7 @@ import pytest
 import torch
 
 from grokcore import env, progress
+from grokcore.argtypes import minutes, nonnegative_int, positive_float, positive_int
 from grokcore.cache import RunCache
 from grokcore.claim import FAILING, RECORD, ClaimContext, options_scope
 from grokcore.device import configure_threads, describe_device
@@ -40,11 +41,7 @@ from grokcore.session import (
     claim_meta,
     dumps,
     header,
-    minutes,
-    nonnegative_int,
     plan_counts,
-    positive_float,
-    positive_int,
     read_options,
     record_files,
     write_plan_count,

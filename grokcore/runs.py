@@ -70,7 +70,7 @@ class EtaPrinter:
             return
         self.last = now
         elapsed = max(now - self.t0, 1e-9)
-        left = "done" if step >= steps else f"ETA {_duration(elapsed * (steps - step) / step)}"
+        left = "done" if step >= steps else f"ETA {duration(elapsed * (steps - step) / step)}"
         grokcore_progress.publish(
             runs=self.k, step=step, total=steps, rate=step * self.k / elapsed, left=left
         )
@@ -84,7 +84,7 @@ class EtaPrinter:
         )
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 2 * 3600:
@@ -94,7 +94,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 86400:,.0f} days"
 
 
-def _estimates(
+def estimates(
     chunks: list[list[RunConfig]], device: torch.device, probe: bool = True
 ) -> list[float] | str:
     """Each chunk's estimated seconds (`grokcore.estimate`), or why there is no estimate."""
@@ -111,7 +111,7 @@ def _announce(chunks: list[list[RunConfig]], device: torch.device, times: list[f
     if isinstance(times, str):
         eta = f"; no time estimate ({times})"
     else:
-        eta = f"; estimated time {_duration(sum(times))} (grokcore.estimate)"
+        eta = f"; estimated time {duration(sum(times))} (grokcore.estimate)"
     print(
         f"[grokcore] training {sum(map(len, chunks))} run(s) in {len(chunks)} ensemble(s) on "
         f"{device}: the largest needs at least {gib(need)}{room}{eta}",
@@ -128,13 +128,13 @@ def _train(
 ) -> None:
     """Train chunk after chunk, handing each chunk's histories to `done` when it finishes."""
     STATS.training = 0
-    times = _estimates(chunks, device) if progress and chunks else "not asked"
+    times = estimates(chunks, device) if progress and chunks else "not asked"
     if progress and chunks:
         _announce(chunks, device, times)
     for i, chunk in enumerate(chunks):
         printer = EtaPrinter(_label(chunk[0]), len(chunk)) if progress else None
         if progress:
-            guess = "" if isinstance(times, str) else _duration(times[i])
+            guess = "" if isinstance(times, str) else duration(times[i])
             grokcore_progress.publish(
                 phase="start", runs=len(chunk), total=chunk[0].steps, estimate=guess
             )
@@ -195,7 +195,7 @@ def _train_unlocked(
         if lock is None:
             theirs.append(key)
             continue
-        h = _load_one(cache, key, by_key[key])  # finished by another worker meanwhile
+        h = load_cached(cache, key, by_key[key])  # finished by another worker meanwhile
         if h is not None:
             lock.release()
             found[key] = h
@@ -284,7 +284,7 @@ def run(
     for key in theirs:
         lock = cache.wait(key, timeout=lock_timeout)
         try:
-            h = _load_one(cache, key, by_key[key])
+            h = load_cached(cache, key, by_key[key])
             if h is None:  # the other worker died before writing it: train it ourselves
                 _train([[by_key[key]]], device, progress, store)
             else:
@@ -298,14 +298,14 @@ def run(
 def _load(cache: RunCache, by_key: dict[str, RunConfig]) -> dict[str, History]:
     out = {}
     for key, cfg in by_key.items():
-        h = _load_one(cache, key, cfg)
+        h = load_cached(cache, key, cfg)
         if h is not None:
             out[key] = h
     STATS.cached += len(out)
     return out
 
 
-def _load_one(cache: RunCache, key: str, cfg: RunConfig) -> History | None:
+def load_cached(cache: RunCache, key: str, cfg: RunConfig) -> History | None:
     """The cached run of `cfg`, or None: also when `cfg` keeps parameters or batch losses and
     the entry has none (it was trained without them; retraining stores them)."""
     h = cache.load(key, expect=cfg)

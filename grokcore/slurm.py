@@ -44,8 +44,8 @@ from filelock import FileLock
 from grokcore.cache import RunCache
 from grokcore.device import parse_device
 from grokcore.plan import Plan, build_plan, train
-from grokcore.plan import _seconds as plan_seconds
-from grokcore.runs import _duration
+from grokcore.plan import estimated_seconds as plan_seconds
+from grokcore.runs import duration
 from grokcore.spec import Scope, load_registry
 
 STATE_FILE = "grokcore-submit.json"
@@ -425,7 +425,7 @@ def _submit_shards(state: State, plan: Plan, which: list[int], out: Out) -> list
         state.attempts.setdefault(str(i), []).append(j)
         out(
             f"grokcore: shard {i}/{state.shards}: job {j}, estimated "
-            f"{_duration(guesses[i])} on {device}, time limit {minutes} min"
+            f"{duration(guesses[i])} on {device}, time limit {minutes} min"
         )
     return ids
 

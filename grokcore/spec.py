@@ -35,6 +35,7 @@ from grokcore.config import RunConfig
 from grokcore.data import missing_data
 from grokcore.history import History
 from grokcore.outcome import Expectation
+from grokcore.seeds import MAX_SEED
 from grokcore.verdicts.judgement import Judgement
 
 Scale = Literal["quick", "full"]
@@ -63,7 +64,7 @@ class Scope:
             raise ValueError(f"scale must be 'quick' or 'full', not {self.scale!r}")
         if self.seeds_override is not None and self.seeds_override < 1:
             raise ValueError(f"seeds must be >= 1, got {self.seeds_override}")
-        if not 0 <= self.base_seed < 2**63:
+        if not 0 <= self.base_seed <= MAX_SEED:
             raise ValueError(f"base seed must be in [0, 2**63), got {self.base_seed}")
 
     @property

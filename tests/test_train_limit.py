@@ -13,7 +13,7 @@ from grokcore.cache import RunCache
 from grokcore.claim import TrainLimit
 from grokcore.config import EmbedMLP, ModularTask, RunConfig
 from grokcore.cost import chunks
-from grokcore.runs import _estimates, run
+from grokcore.runs import estimates, run
 
 CPU = torch.device("cpu")
 
@@ -30,7 +30,7 @@ def tiny(seed: int, keep_params: bool = False) -> RunConfig:
 
 
 def estimated(configs: list[RunConfig]) -> float:
-    times = _estimates(chunks(configs, CPU, 64), CPU)
+    times = estimates(chunks(configs, CPU, 64), CPU)
     assert not isinstance(times, str), times
     return sum(times)
 
