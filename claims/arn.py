@@ -5,7 +5,8 @@ from __future__ import annotations
 from grokcore import plotting, setups
 from grokcore.outcome import Expectation
 from grokcore.record import Verdict
-from grokcore.spec import Arms, Card, ClaimSpec, Runs, Scope
+from grokcore.spec import Arms, Card, ClaimSpec, Runs, Scope, Stopping
+from grokcore.stopping import STOP_WHY, StopRule
 from grokcore.verdicts import fraction_speedup, merge, no_ungrokking, op_shares, op_table
 from grokcore.verdicts.judgement import Judgement
 from grokcore.verdicts.shares import HARD_OPS as HARD_OP_NAMES
@@ -144,6 +145,11 @@ class ArOps(ClaimSpec):
         ),
     }
 
+    stop = Stopping(
+        StopRule(),
+        STOP_WHY + "it reads whether each op's test accuracy reached 0.95 within the budget",
+    )
+
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(3)
         ops = GROK_OPS + HARD_OPS
@@ -192,6 +198,10 @@ class ArFrac(ClaimSpec):
     control = "—"
     gpu = True
     quick_seconds = 192
+
+    stop = Stopping(
+        StopRule(), STOP_WHY + "it reads t_train and t_test at 0.95 per training fraction"
+    )
 
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(3)

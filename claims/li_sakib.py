@@ -7,7 +7,8 @@ from grokcore.config import Transformer
 from grokcore.metrics import GROK_RATIO  # D > GROK_RATIO·t_train
 from grokcore.outcome import Expectation
 from grokcore.record import Verdict
-from grokcore.spec import Arms, Card, ClaimSpec, NotRun, Runs, Scope
+from grokcore.spec import Arms, Card, ClaimSpec, NotRun, Runs, Scope, Stopping
+from grokcore.stopping import STOP_WHY, StopRule
 from grokcore.verdicts import (
     attn_norm_peak,
     comprehension_band_runs,
@@ -51,6 +52,11 @@ class LsDiv(ClaimSpec):
     statistic = "D > 5·t_train in most seeds"
     control = "70/30 split (comprehension)"
     quick_seconds = 103
+
+    stop = Stopping(
+        StopRule(),
+        STOP_WHY + "it reads each run's phase, from t_train and t_test at 0.95 (D > 5·t_train)",
+    )
 
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(6)
@@ -99,6 +105,12 @@ class LsWd2(ClaimSpec):
     statistic = "D(2)/D(1) CI inside [0.3, 0.8]; largest γ fails to fit"
     control = "—"
     quick_seconds = 62
+
+    stop = Stopping(
+        StopRule(),
+        STOP_WHY
+        + ("it reads D from t_train and t_test at 0.95 per γ, and whether the largest γ fits"),
+    )
 
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(4)
@@ -318,6 +330,12 @@ class LsCorr(ClaimSpec):
         ),
     }
 
+    stop = Stopping(
+        StopRule(),
+        STOP_WHY
+        + ("it reads each sweep run's D and whether it grokked, from t_train and t_test at 0.95"),
+    )
+
     def arms(self, scope: Scope) -> Arms:
         # the sweep's size: li-sakib's 3,600 runs at paper scale, a stated subsample at quick
         # (--seeds N overrides it); run i has init seed base + i, the grid draw is seeded apart
@@ -500,6 +518,15 @@ class LsVloss(ClaimSpec):
     control = "—"
     quick_seconds = 0  # LS-DIV's 30/70 runs: read from the cache
 
+    stop = Stopping(
+        StopRule(),
+        STOP_WHY
+        + (
+            "it reads the validation loss on [t_train, t_test] (timings at 0.95), "
+            "which ends before the stop"
+        ),
+    )
+
     def arms(self, scope: Scope) -> Arms:
         return {"30/70": _div(scope, scope.seeds(6))}
 
@@ -630,6 +657,10 @@ class LsBand(ClaimSpec):
             "ends; the paper tier has three seeds on Table 2's wider grid",
         ),
     }
+
+    stop = Stopping(
+        StopRule(), STOP_WHY + "it reads each run's category, from t_train and t_test at 0.95"
+    )
 
     def arms(self, scope: Scope) -> Arms:
         primes, batches = setups.LS_BAND_GRID[scope.scale]

@@ -7,7 +7,8 @@ import numpy as np
 from grokcore import plotting, setups
 from grokcore.outcome import Expectation
 from grokcore.record import Verdict
-from grokcore.spec import Arms, Card, ClaimSpec, NotRun, Runs, Scope
+from grokcore.spec import Arms, Card, ClaimSpec, NotRun, Runs, Scope, Stopping
+from grokcore.stopping import STOP_WHY, StopRule
 from grokcore.verdicts import (
     condition_table,
     critical_fraction,
@@ -185,6 +186,15 @@ class OgTs(ClaimSpec):
         ),
     }
 
+    stop = Stopping(
+        StopRule(),
+        STOP_WHY
+        + (
+            "it reads each run's t_test (test ≥ 0.95) per (α, γ) cell and whether "
+            "it came in the budget"
+        ),
+    )
+
     def arms(self, scope: Scope) -> Arms:
         return {"grid": _ts_grid(scope)}
 
@@ -253,6 +263,11 @@ class OgInv(ClaimSpec):
             "the paper's lr·γ time scale, so only the paper tier can test the exponent",
         ),
     }
+
+    stop = Stopping(
+        StopRule(),
+        STOP_WHY + "it reads t_train and t_test at 0.95 per γ (and which runs were censored)",
+    )
 
     def arms(self, scope: Scope) -> Arms:
         sweep, control = _inv_sweeps(scope)
@@ -433,6 +448,18 @@ class OgData(ClaimSpec):
     control = "—"
     quick_seconds = 21
 
+    def stopping(self, scope: Scope) -> Stopping:
+        taus = setups.mnist_taus(scope.scale)
+        rule = StopRule(train=taus["tau_train"], test=taus["tau_test"])
+        return Stopping(
+            rule,
+            STOP_WHY
+            + (
+                "it reads t_train (train ≥ 0.99) and t_test (test ≥ the tier's MNIST "
+                "τ) per data size"
+            ),
+        )
+
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(2)
         # in the paper's units: the quick stand-in trains on a fifth of each (`setups.mnist`)
@@ -483,6 +510,18 @@ class OgCe(ClaimSpec):
     statistic = "D_CE / D_MSE with bootstrap CI entirely below 0.25 at α=8"
     control = "MSE at α=8 is the control"
     quick_seconds = 0  # not measured: its MSE arm is OG-MNIST's α = 8 runs
+
+    def stopping(self, scope: Scope) -> Stopping:
+        taus = setups.mnist_taus(scope.scale)
+        rule = StopRule(train=taus["tau_train"], test=taus["tau_test"])
+        return Stopping(
+            rule,
+            STOP_WHY
+            + (
+                "it reads t_train (train ≥ 0.99) and t_test (test ≥ the tier's MNIST "
+                "τ) in each loss arm"
+            ),
+        )
 
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(3)
@@ -611,6 +650,11 @@ class OgConstr(ClaimSpec):
         ),
     }
 
+    stop = Stopping(
+        StopRule(),
+        STOP_WHY + "it reads t_train and t_test at 0.95 in the constrained and the free arm",
+    )
+
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(6)
         return {
@@ -671,6 +715,11 @@ class OgCrit(ClaimSpec):
             "the CI straddles it; only the paper tier tests the paper's number",
         ),
     }
+
+    stop = Stopping(
+        StopRule(),
+        STOP_WHY + "it reads whether test accuracy reached 0.95 within the budget, per fraction",
+    )
 
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(2)

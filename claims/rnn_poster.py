@@ -6,7 +6,8 @@ from grokcore import plotting, setups
 from grokcore.metrics import GROK_RATIO
 from grokcore.outcome import Expectation
 from grokcore.record import Verdict
-from grokcore.spec import Arms, Card, ClaimSpec, Runs, Scope
+from grokcore.spec import Arms, Card, ClaimSpec, Runs, Scope, Stopping
+from grokcore.stopping import STOP_WHY, StopRule
 from grokcore.verdicts import cells_grok, decay_necessary, fraction_speedup, switch_arms
 from grokcore.verdicts.judgement import Judgement
 
@@ -49,6 +50,10 @@ class RpLateWd(ClaimSpec):
     control = "γ = 0 throughout must not generalize; γ on throughout must (positive control)"
     gpu = True
     quick_seconds = 98
+
+    stop = Stopping(
+        StopRule(), STOP_WHY + "it reads t_train and t_test at 0.95 in each weight-decay arm"
+    )
 
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(6)
@@ -100,6 +105,12 @@ class RpNoWd(ClaimSpec):
     gpu = True
     quick_seconds = 0  # RP-LATEWD's γ = 0 and γ-on-throughout arms: read from the cache
 
+    stop = Stopping(
+        StopRule(),
+        STOP_WHY
+        + ("it reads whether test accuracy reached 0.95 within the budget, with and without γ"),
+    )
+
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(6)
         return {
@@ -139,6 +150,10 @@ class RpFrac(ClaimSpec):
     control = "—"
     gpu = True
     quick_seconds = 62
+
+    stop = Stopping(
+        StopRule(), STOP_WHY + "it reads t_train and t_test at 0.95 per training fraction"
+    )
 
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(3)
@@ -189,6 +204,11 @@ class RpRnn(ClaimSpec):
             "runs both cells at the poster's setting",
         ),
     }
+
+    stop = Stopping(
+        StopRule(),
+        STOP_WHY + "it reads each cell's phase, from t_train and t_test at 0.95 (D > 5·t_train)",
+    )
 
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(4)

@@ -17,13 +17,20 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from grokcore.record import Setting
+from grokcore.stopping import StopRule
 
 # Bump when a change to the core alters the numbers a config produces: it invalidates the cache.
 # Not for a change of rounding alone in the same arithmetic (another CPU's kernels already
 # round differently): e.g. the CPU's fused Adam kernel, 2026-12-06.
 # 3: reference-exact models (Nanda init and vocab, Power post-LN options), the openai/grok
 #    "mixed" operation, lr warm-up, dtype in the key, companion-independent AdamW arithmetic.
-CORE_VERSION = "3"
+# 4: the transformers' last block computes only the positions the loss reads (issue 23).
+#    The same arithmetic, rounded differently, which by the rule above would not bump; it
+#    bumps so that on one machine a key still has one result (old entries of transformer
+#    runs would differ in the last bits from a fresh run). Stopping rules do not bump: a
+#    stopped run is the first part of the full one, and the cache serves it only to a
+#    request that would have stopped there (grokcore/runs.py `serves`).
+CORE_VERSION = "4"
 
 OPERATIONS = (
     "x+y",
@@ -618,6 +625,11 @@ class RunConfig:
     )
     keep_params: bool = field(default=False, metadata={"hash": False, "describe": False})
     keep_batch_loss: bool = field(default=True, metadata={"hash": False, "describe": False})
+    # When the run may end before `steps` (grokcore/stopping.py; set from the claim's
+    # `ClaimSpec.stopping`): how long it trains, not what a step computes, so outside the
+    # key like `keep_params`. A stopped run's History says where and why it stopped, and
+    # the cache serves it to any request whose rules would have stopped it by then.
+    stop: tuple[StopRule, ...] = field(default=(), metadata={"hash": False, "describe": False})
 
     def __post_init__(self) -> None:
         _int(self, "steps", low=1)  # numpy ints from np.arange sweeps become ints
@@ -629,6 +641,11 @@ class RunConfig:
         _bool(self, "constrain_norm")
         _bool(self, "keep_params")
         _bool(self, "keep_batch_loss")
+        if not isinstance(self.stop, tuple) or not all(isinstance(r, StopRule) for r in self.stop):
+            _fail(self, "stop", self.stop, "must be a tuple of grokcore.stopping.StopRule")
+        if self.stop and self.keep_params:
+            why = "a run that keeps its final weights trains its whole budget (no stop rule)"
+            _fail(self, "stop", self.stop, why)
         if not isinstance(self.optim, Optimizer):
             _fail(self, "optim", self.optim, "not an Optimizer config")
         if not isinstance(self.task, Task):

@@ -38,6 +38,9 @@ class History:
         dtype), kept only for a config with `keep_params`; else None.
     param_shapes: name -> shape of each parameter, in the order `final_params` holds them
         (the module's `named_parameters()` order), so `unflatten` can rebuild the model.
+    stopped_at: the step where a stopping rule ended the run before its budget
+        (`grokcore.stopping`), else None; the curves then end there, and `batch_loss` too.
+    stop_rule: that rule, in words.
     """
 
     steps: np.ndarray
@@ -54,6 +57,8 @@ class History:
     final_params: np.ndarray | None = None
     param_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     traces: dict[str, np.ndarray] = field(default_factory=dict)
+    stopped_at: int | None = None
+    stop_rule: str = ""
 
     def __post_init__(self) -> None:
         n = len(self.steps)
@@ -81,6 +86,34 @@ class History:
                     f"History.final_params has shape {self.final_params.shape}, but "
                     f"param_shapes hold {want} numbers"
                 )
+
+    @property
+    def trained_steps(self) -> int:
+        """Optimizer steps this run took: its stop, else its budget."""
+        return self.budget if self.stopped_at is None else self.stopped_at
+
+    def until(self, step: int, rule: str) -> History:
+        """This run as a stopping rule at `step` (an evaluated step) would have left it: the
+        first part of its curves and batch losses, bit for bit, marked stopped there."""
+        if step not in self.steps:
+            raise ValueError(f"step {step} is not an evaluated step of this run")
+        if self.stopped_at is not None and step > self.stopped_at:
+            raise ValueError(f"this run stopped at {self.stopped_at}, before step {step}")
+        if self.final_params is not None:
+            raise ValueError("a run that keeps its final parameters cannot be cut short")
+        n = int(np.searchsorted(self.steps, step, side="right"))
+        return History(
+            steps=self.steps[:n],
+            **{name: getattr(self, name)[:n] for name in CURVES},
+            budget=self.budget,
+            group_norms={k: v[:n] for k, v in self.group_norms.items()},
+            batch_loss=self.batch_loss[:step] if len(self.batch_loss) else self.batch_loss,
+            config=self.config,
+            diverged_at=self.diverged_at if self.diverged_at and self.diverged_at <= step else None,
+            traces={k: v[:n] for k, v in self.traces.items()},
+            stopped_at=step,
+            stop_rule=rule,
+        )
 
     def unflatten(self) -> dict[str, np.ndarray]:
         """`final_params` as name -> array in its shape; ValueError if none were kept."""
@@ -113,6 +146,8 @@ class History:
         meta = {"budget": int(self.budget), "config": self.config}
         if self.diverged_at is not None:
             meta["diverged_at"] = int(self.diverged_at)
+        if self.stopped_at is not None:
+            meta["stopped_at"], meta["stop_rule"] = int(self.stopped_at), self.stop_rule
         if self.final_params is not None:
             arrays["final_params"] = np.asarray(self.final_params)
             meta["param_shapes"] = [[k, list(v)] for k, v in self.param_shapes.items()]
@@ -148,6 +183,8 @@ class History:
                 final_params=arrays.get("final_params"),
                 param_shapes={k: tuple(v) for k, v in meta.get("param_shapes", [])},
                 traces=traces,
+                stopped_at=meta.get("stopped_at"),
+                stop_rule=meta.get("stop_rule", ""),
             )
         except Exception as exc:  # zipfile, KeyError, JSON, shape errors all mean "damaged"
             raise ValueError(

@@ -127,6 +127,8 @@ class Plan:
             "ensembles_to_train": len(todo),
             "ensembles_claim_by_claim": self.claim_by_claim_ensembles(),
             "member_steps": sum(c.steps for c in self.runs.values()),
+            # runs with a stopping rule (grokcore/stopping.py): the steps above are at most
+            "runs_that_may_stop": sum(bool(c.stop) for c in self.runs.values()),
             "flop": sum(_flop(c) for c in self.runs.values()),
             "peak_memory_bytes": max(
                 (footprint(ch[0]).total(len(ch)) for ch in self.ensembles), default=0
@@ -262,7 +264,9 @@ def table(d: dict) -> str:
         f"cached {d['cached']:,}, to train {d['to_train']:,}",
         f"ensembles {d['ensembles']} across claims ({d['ensembles_to_train']} to train), "
         f"against {d['ensembles_claim_by_claim']} claim by claim",
-        f"{d['member_steps']:,} member-steps, {d['flop']:.3g} FLOP, "
+        f"{d['member_steps']:,} member-steps at most ({d['runs_that_may_stop']} runs may stop "
+        "early by their claim's rule), "
+        f"{d['flop']:.3g} FLOP, "
         f"largest ensemble needs >= {gib(d['peak_memory_bytes'])}",
         f"estimated time on {d['device']}: {duration(d['estimated_s'])} in all, "
         f"{duration(d['estimated_left_s'])} left to train ({d['estimate']})",

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from filelock import FileLock
 
-from grokcore import cost
+from grokcore import cost, stopping
 from grokcore import progress as grokcore_progress
 from grokcore.cache import CacheWriteWarning, RunCache
 from grokcore.config import RunConfig
@@ -161,7 +161,8 @@ def _store(cache: RunCache, key: str, history: History) -> None:
 
 
 def unique_by_key(configs: Sequence[RunConfig]) -> dict[str, RunConfig]:
-    """One config per key, keeping what any of them asks to keep (parameters, batch losses)."""
+    """One config per key, keeping what any of them asks to keep (parameters, batch losses)
+    and training as long as any of them needs (`stopping.merge`: no rule wins)."""
     by_key: dict[str, RunConfig] = {}
     for c in configs:
         key = c.key()  # a hash of the whole config: computed once
@@ -170,9 +171,20 @@ def unique_by_key(configs: Sequence[RunConfig]) -> dict[str, RunConfig]:
             c = c.replace(
                 keep_params=c.keep_params or have.keep_params,
                 keep_batch_loss=c.keep_batch_loss or have.keep_batch_loss,
+                stop=stopping.merge(c.stop, have.stop),
             )
         by_key[key] = c
     return by_key
+
+
+def serve(h: History, cfg: RunConfig) -> History:
+    """What a request for `cfg` gets of the run `h` of its key: the run as `cfg`'s own
+    stopping rules would have left it (the first part of `h`, bit for bit), or all of `h`.
+    `h` may have trained longer, for another claim or for the whole budget."""
+    at = stopping.stop_step(cfg.stop, h.steps, h.train_acc, h.test_acc, h.budget)
+    if at is None or at == h.stopped_at:
+        return h
+    return h.until(at, "; ".join(r.describe() for r in cfg.stop))
 
 
 def _train_unlocked(
@@ -271,7 +283,7 @@ def run(
             found.update(_load(cache, by_key))
         todo = [c for k, c in by_key.items() if k not in found]
         _train(cost.chunks(todo, device, max_members), device, progress, keep)
-        return [found[c.key()] for c in configs]
+        return [serve(found[c.key()], c) for c in configs]
 
     found.update(_load(cache, by_key))
     theirs = _train_unlocked(cache, by_key, found, device, progress, max_members)
@@ -292,7 +304,7 @@ def run(
                 found[key] = h
         finally:
             lock.release()
-    return [found[c.key()] for c in configs]
+    return [serve(found[c.key()], c) for c in configs]
 
 
 def _load(cache: RunCache, by_key: dict[str, RunConfig]) -> dict[str, History]:
@@ -307,10 +319,23 @@ def _load(cache: RunCache, by_key: dict[str, RunConfig]) -> dict[str, History]:
 
 def load_cached(cache: RunCache, key: str, cfg: RunConfig) -> History | None:
     """The cached run of `cfg`, or None: also when `cfg` keeps parameters or batch losses and
-    the entry has none (it was trained without them; retraining stores them)."""
+    the entry has none (it was trained without them; retraining stores them), and when the
+    entry was stopped early (`History.stopped_at`) before `cfg`'s own stopping rules would
+    have stopped it, or `cfg` has none: then it is trained again, and the longer run
+    replaces the entry."""
     h = cache.load(key, expect=cfg)
     if h is None:
         return None
     lacks_params = cfg.keep_params and h.final_params is None
     lacks_losses = cfg.keep_batch_loss and len(h.batch_loss) == 0
-    return None if lacks_params or lacks_losses else h
+    return None if lacks_params or lacks_losses or not serves(h, cfg) else h
+
+
+def serves(h: History, cfg: RunConfig) -> bool:
+    """Whether the stored run `h` holds all that a request for `cfg` reads: a run trained to
+    its budget holds it for every request; one stopped at step s, for a request whose rules
+    stop it at or before s (the rules read only the evaluations up to their stop)."""
+    if h.stopped_at is None:
+        return True
+    at = stopping.stop_step(cfg.stop, h.steps, h.train_acc, h.test_acc, h.budget)
+    return at is not None and at <= h.stopped_at

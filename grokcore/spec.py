@@ -36,12 +36,22 @@ from grokcore.data import missing_data
 from grokcore.history import History
 from grokcore.outcome import Expectation
 from grokcore.seeds import MAX_SEED
+from grokcore.stopping import StopRule
 from grokcore.verdicts.judgement import Judgement
 
 Scale = Literal["quick", "full"]
 Arms = dict[str, list[RunConfig]]
 Runs = dict[str, list[History]]
 FigurePath = Callable[..., Path]  # figure(name, caption) -> the PNG path to draw to
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """A claim's stopping rule for its runs (grokcore/stopping.py), with the reason it leaves
+    the claim's statistic as it was."""
+
+    rule: StopRule
+    why: str
 
 
 class NotRun(Exception):
@@ -105,11 +115,18 @@ class ClaimSpec:
     gpu: ClassVar[bool] = False  # the paper tier needs a CUDA device
     quick_seconds: ClassVar[int] = 0  # measured at the quick tier; longest first, for balance
     expected: ClassVar[Mapping[str, Expectation]] = {}  # scale -> known non-SUPPORTED outcome
+    # when its runs may end before their budget, and why that moves no statistic; None: the
+    # claim reads the end of training (final losses, norms, weights, spikes after the fit)
+    stop: ClassVar[Stopping | None] = None
 
     # -- what it trains -----------------------------------------------------------------
     def arms(self, scope: Scope) -> Arms:
         """The runs by arm; raise NotRun when the scope cannot hold the claim."""
         raise NotImplementedError
+
+    def stopping(self, scope: Scope) -> Stopping | None:
+        """The stopping rule of this claim's runs at `scope` (the class's `stop`)."""
+        return self.stop
 
     def must_grok(self, scope: Scope, arms: Arms) -> Mapping[str, Sequence[RunConfig]]:
         """The arms that must grok, checked against the LU time (omnigrok §2)."""
@@ -125,6 +142,10 @@ class ClaimSpec:
             raise NotRun(why)
         if why := shortfall(self.must_grok(scope, arms)):
             raise NotRun(why)
+        if (stopping := self.stopping(scope)) is not None:
+            rule = (stopping.rule,)
+            arms = {a: [c if c.keep_params else c.replace(stop=rule) for c in cs]
+                    for a, cs in arms.items()}  # fmt: skip
         return arms
 
     # -- how it is judged ---------------------------------------------------------------
@@ -231,5 +252,6 @@ __all__ = [
     "Registry",
     "Runs",
     "Scope",
+    "Stopping",
     "load_registry",
 ]

@@ -72,9 +72,14 @@ def test_a_quadratic_bowl_has_its_analytic_range():
         loss_range(np.array([[0.0, np.nan]]))
 
 
-def test_keep_params_leaves_existing_cache_keys_unchanged():
+def test_keep_params_leaves_existing_cache_keys_unchanged(monkeypatch):
+    from grokcore import config
+    from grokcore.stopping import StopRule
+
+    monkeypatch.setattr(config, "CORE_VERSION", "3")  # the core the key was recorded under
     assert OLD.key() == OLD_KEY
     assert OLD.replace(keep_params=True).key() == OLD_KEY
+    assert OLD.replace(stop=(StopRule(),)).key() == OLD_KEY  # nor does a stopping rule
     assert "keep_params" not in OLD.to_dict()
     with pytest.raises(ValueError, match="keep_params"):
         tiny(keep_params="yes")

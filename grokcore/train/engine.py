@@ -15,13 +15,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import torch
 from torch.func import functional_call, vmap
 
-from grokcore import env, seeds
+from grokcore import env, seeds, stopping
 from grokcore.config import MnistTask, RunConfig, eval_schedule
 from grokcore.data import TaskData, build_data
 from grokcore.data.augment import Augmenter
@@ -62,6 +62,16 @@ class _Split:
         if len(set(self.sizes)) > 1:
             self.mask = (torch.arange(n)[None, :] < torch.tensor(self.sizes)[:, None]).float()
             self.mask = self.mask.to(device)
+
+    def leave(self, keep: list[int]) -> None:
+        """Only the members `keep` (indices into the current K) stay. Their padding stays as
+        it was, so their numbers do not change."""
+        self.sizes = [self.sizes[j] for j in keep]
+        if self.shared:
+            return
+        self.x, self.y = self.x[keep], self.y[keep]
+        if self.mask is not None:
+            self.mask = self.mask[keep]
 
     def take(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Rows `idx` (K, B) of each member's split -> (K, B, ...) inputs and targets."""
@@ -312,10 +322,10 @@ class Ensemble:
         return x, y, None, True
 
     def train(self, progress: Progress | None = None) -> list[History]:
-        """Train every member for the shared step budget; return one History per member."""
+        """Train every member for the shared step budget, or until its stopping rule ends it
+        (`RunConfig.stop`, grokcore/stopping.py); return one History per member, in order."""
         cfg = self.cfg
-        steps = cfg.steps
-        schedule = eval_schedule(steps, cfg.eval_points, cfg.eval_every)
+        schedule = eval_schedule(cfg.steps, cfg.eval_points, cfg.eval_every)
         samplers = None
         if cfg.batch_size is not None and cfg.batch_size < min(self.train_split.sizes):
             samplers = [
@@ -329,94 +339,155 @@ class Ensemble:
         self.base.train()
         with _precision(cfg.precision, self.device), _flush_denormal(self.device):
             if self.step_mode == "eager":
-                return self._train_loop(schedule, samplers, noise_gens, progress)
-            return self._train_static(schedule, samplers, noise_gens, progress)
-
-    def _train_static(self, schedule, samplers, noise_gens, progress) -> list[History]:
-        """The loop around `StaticStep`: the step itself makes no host round trip, so a
-        CUDA graph replays it; the host only evaluates on the schedule."""
-        static = StaticStep(self, samplers, noise_gens)
-        records = self._loop(static.runner(capture=self.step_mode == "graph"), schedule, progress)
-        self.flat = self.flat.detach()
-        return self._histories(schedule, records, static.batch_loss.cpu().numpy())
-
-    def _train_loop(self, schedule, samplers, noise_gens, progress) -> list[History]:
-        cfg = self.cfg
-        batch_loss = torch.zeros(cfg.steps, self.k, device=self.device)
-        bf16 = cfg.precision == "bf16"
-
-        def take(step: int) -> None:
-            x, y, mask, batched = self._batch(samplers)
-            if self._augment is not None:  # li-sakib §4: each member's batch, its own angles
-                x, batched = self._augment(x if batched else x.expand(self.k, *x.shape)), True
-            flat = self.flat.requires_grad_(True)
-            with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
-                out = self.forward(flat, x, batched, self._noise(noise_gens, y.shape[-1]))
-            out = out.to(self.dtype)  # the loss, its gradient and the update in `dtype`
-            loss = masked_mean(per_sample_loss(out, y, self.task_data, cfg.loss), mask)
-            (g,) = torch.autograd.grad(loss.sum(), flat)
-            self.flat = flat.detach()
-            with torch.no_grad():
-                self.optim.step(self.flat, g, step)
-                self.projection(self.flat)
-            batch_loss[step - 1] = loss.detach()
-
-        records = self._loop(take, schedule, progress)
-        return self._histories(schedule, records, batch_loss.cpu().numpy())
+                stepper: _Stepper = _EagerStep(self, samplers, noise_gens)
+            else:
+                stepper = StaticStep(self, samplers, noise_gens, capture=self.step_mode == "graph")
+            return self._loop(stepper, schedule, progress)
 
     def _loop(
-        self, take: Callable[[int], None], schedule: list[int], progress: Progress | None
-    ) -> list[dict[str, np.ndarray]]:
-        """Take every step in turn, evaluating at step 0 and at each step of `schedule`."""
-        steps = self.cfg.steps
-        records: list[dict[str, np.ndarray]] = [self.evaluate()]
+        self, stepper: _Stepper, schedule: list[int], progress: Progress | None
+    ) -> list[History]:
+        """Take every step in turn, evaluating at step 0 and at each step of `schedule`; after
+        an evaluation, the members whose stopping rule fires there leave the ensemble."""
+        steps, members = self.cfg.steps, self.configs
+        active = list(range(self.k))  # which of the original members the rows hold now
+        records: list[tuple[list[int], dict[str, np.ndarray]]] = [(active, self.evaluate())]
+        losses: dict[int, np.ndarray] = {}  # the batch losses of members that left
+        stopped: dict[int, int] = {}
+        rules = any(c.stop for c in members)
+        seen: dict[int, list[tuple[float, float]]] = {i: [] for i in active}  # accuracies
+        if rules:
+            self._note(seen, active, records[-1][1])
         next_eval = 1
         for step in range(1, steps + 1):
-            take(step)
-            if step == schedule[next_eval]:
-                records.append(self.evaluate())
-                next_eval += 1
-                if progress is not None:
-                    progress(step, steps, records[-1])
-        return records
+            stepper(step)
+            if step != schedule[next_eval]:
+                continue
+            records.append((active, self.evaluate()))
+            next_eval += 1
+            if progress is not None:
+                progress(step, steps, records[-1][1])
+            if not rules or step == steps:
+                continue
+            self._note(seen, active, records[-1][1])
+            stop = self._stops(step, schedule[:next_eval], seen, active, stepper.batch_loss)
+            if not stop:
+                continue
+            table = stepper.batch_loss[:step].cpu().numpy()
+            for j in stop:
+                losses[active[j]], stopped[active[j]] = table[:, j].copy(), step
+            keep = [j for j in range(len(active)) if j not in stop]
+            active = [active[j] for j in keep]
+            if not active:
+                break
+            self._leave(keep)
+            stepper.leave(keep)
+        if active:
+            table = stepper.batch_loss.cpu().numpy()
+            for j, i in enumerate(active):
+                losses[i] = table[:, j]
+        self.flat = self.flat.detach()
+        self._final_rows = {i: j for j, i in enumerate(active)}
+        self.configs, self.k = members, len(members)  # for `_histories`
+        return self._histories(schedule, records, losses, stopped)
+
+    def _stops(
+        self,
+        step: int,
+        evaluated: list[int],
+        seen: dict[int, list[tuple[float, float]]],
+        active: list[int],
+        batch_loss: torch.Tensor,
+    ) -> list[int]:
+        """Rows (of the current K) whose stopping rule stops them at `step`, an evaluated
+        step. A member whose batch loss has not stayed finite never stops early: its curves
+        after the divergence are NaN (`_histories`), where no rule can fire."""
+        out = []
+        finite: np.ndarray | None = None
+        for j, i in enumerate(active):
+            c = self.configs[j]
+            if not c.stop:
+                continue
+            tr, te = np.array(seen[i]).T
+            at = stopping.stop_step(c.stop, np.asarray(evaluated), tr, te, c.steps)
+            if at is None or at > step:
+                continue
+            if finite is None:
+                finite = torch.isfinite(batch_loss[:step]).all(0).cpu().numpy()
+            if finite[j]:
+                out.append(j)
+        return out
+
+    @staticmethod
+    def _note(seen: dict, active: list[int], rec: dict[str, np.ndarray]) -> None:
+        """Add an evaluation's accuracies to each active member's record, for its rule."""
+        for j, i in enumerate(active):
+            seen[i].append((float(rec["train_acc"][j]), float(rec["test_acc"][j])))
+
+    def _leave(self, keep: list[int]) -> None:
+        """Only the rows `keep` (indices into the current K) stay: every per-member tensor
+        and list loses the others' rows. A member's arithmetic never reads another's row
+        (tests/test_engine.py), so those that stay train on exactly as before."""
+        self.configs = [self.configs[j] for j in keep]
+        self.data = [self.data[j] for j in keep]
+        self.k = len(keep)
+        self.flat = self.flat.detach()[keep]
+        self.alpha = self.alpha[keep]
+        self.optim.leave(keep)
+        self.projection.leave(keep)
+        self.train_split.leave(keep)
+        self.test_split.leave(keep)
+        if self.task_data.templates is not None and self.task_data.templates.dim() == 3:
+            self.task_data = dataclasses.replace(
+                self.task_data, templates=self.task_data.templates[keep]
+            )
+        if self._augment is not None:
+            self._augment = Augmenter(
+                [self._augment.sigmas[j] for j in keep],
+                [self._augment.generators[j] for j in keep],
+            )
 
     def _histories(
-        self, schedule: list[int], records: list[dict[str, np.ndarray]], batch_loss: np.ndarray
+        self,
+        schedule: list[int],
+        records: list[tuple[list[int], dict[str, np.ndarray]]],
+        losses: dict[int, np.ndarray],
+        stopped: dict[int, int],
     ) -> list[History]:
-        steps = np.asarray(schedule, dtype=np.int64)
-        cols = {k: np.stack([r[k] for r in records]) for k in records[0]}  # (T, K)
         out = []
         for i, c in enumerate(self.configs):
-            bad = np.flatnonzero(~np.isfinite(batch_loss[:, i]))
+            rows = [(r, act.index(i)) for act, r in records if i in act]
+            cols = {k: np.array([r[k][j] for r, j in rows]) for k in rows[0][0]}  # (T_i, ...)
+            steps = np.asarray(schedule[: len(rows)], dtype=np.int64)
+            batch_loss = losses[i]
+            bad = np.flatnonzero(~np.isfinite(batch_loss))
             diverged_at = int(bad[0]) + 1 if len(bad) else None
             if diverged_at is not None:  # nothing after divergence may pass for a curve value
                 after = steps >= diverged_at
                 for k in ("train_loss", "train_acc", "test_loss", "test_acc"):
-                    cols[k][after, i] = np.nan
+                    cols[k][after] = np.nan
             out.append(
                 History(
                     steps=steps,
-                    train_loss=cols["train_loss"][:, i],
-                    train_acc=cols["train_acc"][:, i],
-                    test_loss=cols["test_loss"][:, i],
-                    test_acc=cols["test_acc"][:, i],
-                    norm=cols["norm"][:, i],
+                    train_loss=cols["train_loss"],
+                    train_acc=cols["train_acc"],
+                    test_loss=cols["test_loss"],
+                    test_acc=cols["test_acc"],
+                    norm=cols["norm"],
                     group_norms={
-                        k.split("/", 1)[1]: v[:, i]
-                        for k, v in cols.items()
-                        if k.startswith("group/")
+                        k.split("/", 1)[1]: v for k, v in cols.items() if k.startswith("group/")
                     },
                     traces={
-                        k.split("/", 1)[1]: v[:, i]
-                        for k, v in cols.items()
-                        if k.startswith("trace/")
+                        k.split("/", 1)[1]: v for k, v in cols.items() if k.startswith("trace/")
                     },
-                    batch_loss=batch_loss[:, i].astype(np.float32)
+                    batch_loss=batch_loss.astype(np.float32)
                     if c.keep_batch_loss
                     else np.zeros(0, np.float32),
                     budget=c.steps,
                     config=c.to_dict(),
                     diverged_at=diverged_at,
+                    stopped_at=stopped.get(i),
+                    stop_rule="; ".join(r.describe() for r in c.stop) if i in stopped else "",
                     **self._kept_params(i, c),
                 )
             )
@@ -426,5 +497,55 @@ class Ensemble:
         """Member i's final parameters for `History`, where its config asks to keep them."""
         if not c.keep_params:
             return {}
+        row = self.flat[self._final_rows[i]]
         shapes = {n: tuple(s) for n, s in zip(self.names, self.shapes, strict=True)}
-        return {"final_params": self.flat[i].detach().cpu().numpy().copy(), "param_shapes": shapes}
+        return {"final_params": row.detach().cpu().numpy().copy(), "param_shapes": shapes}
+
+
+class _Stepper(Protocol):
+    """How an ensemble takes its steps: the eager loop (`_EagerStep`) or the graph-ready
+    step (grokcore/train/static.py). Each keeps the (steps, K) batch losses."""
+
+    batch_loss: torch.Tensor
+
+    def __call__(self, step: int) -> None: ...
+
+    def leave(self, keep: list[int]) -> None: ...
+
+
+class _EagerStep:
+    """The host loop's step: batch, forward, gradient, optimizer update, norm projection."""
+
+    def __init__(
+        self,
+        ens: Ensemble,
+        samplers: list[BatchSampler] | None,
+        noise_gens: list[torch.Generator] | None,
+    ):
+        self.ens, self.samplers, self.noise_gens = ens, samplers, noise_gens
+        self.batch_loss = torch.zeros(ens.cfg.steps, ens.k, device=ens.device)
+        self.bf16 = ens.cfg.precision == "bf16"
+
+    def __call__(self, step: int) -> None:
+        ens = self.ens
+        x, y, mask, batched = ens._batch(self.samplers)
+        if ens._augment is not None:  # li-sakib §4: each member's batch, its own angles
+            x, batched = ens._augment(x if batched else x.expand(ens.k, *x.shape)), True
+        flat = ens.flat.requires_grad_(True)
+        with torch.autocast(ens.device.type, torch.bfloat16, enabled=self.bf16):
+            out = ens.forward(flat, x, batched, ens._noise(self.noise_gens, y.shape[-1]))
+        out = out.to(ens.dtype)  # the loss, its gradient and the update in `dtype`
+        loss = masked_mean(per_sample_loss(out, y, ens.task_data, ens.cfg.loss), mask)
+        (g,) = torch.autograd.grad(loss.sum(), flat)
+        ens.flat = flat.detach()
+        with torch.no_grad():
+            ens.optim.step(ens.flat, g, step)
+            ens.projection(ens.flat)
+        self.batch_loss[step - 1] = loss.detach()
+
+    def leave(self, keep: list[int]) -> None:
+        if self.samplers is not None:
+            self.samplers = [self.samplers[j] for j in keep]
+        if self.noise_gens is not None:
+            self.noise_gens = [self.noise_gens[j] for j in keep]
+        self.batch_loss = self.batch_loss[:, keep]

@@ -124,6 +124,24 @@ class EnsembleOptimizer:
         elif self.o.momentum:
             state.buf = torch.zeros_like(flat)
 
+    def leave(self, keep: list[int]) -> None:
+        """Only the members `keep` (indices into the current K) stay: their configs and
+        rows of the state. The host schedule is rebuilt at the next step, from their configs
+        alone, so it holds the same numbers as before."""
+        self.optims = [self.optims[j] for j in keep]
+        state = self.state
+        for name in ("m", "v", "denom", "buf"):
+            t = getattr(state, name)
+            if t is not None:
+                setattr(state, name, t[keep])
+        if state.m_rows:
+            assert state.m is not None and state.v is not None
+            state.m_rows, state.v_rows = state.m.unbind(0), state.v.unbind(0)
+        self.last_schedule = None
+        self._switch_steps = {
+            t for x in self.optims for t in (x.wd_on_at, x.wd_off_at) if t is not None
+        }
+
     # -- the schedule, on the host ------------------------------------------------------
     def _column(self, values: list[float]) -> torch.Tensor:
         """(K, 1) per-member scalars, computed in float64 on the host and rounded once,
@@ -242,9 +260,17 @@ class NormProjection:
 
     def __init__(self, flat: torch.Tensor, constrain: Sequence[bool]):
         self.target_norm = flat.norm(dim=1, keepdim=True)
-        mask = torch.tensor(list(constrain), dtype=flat.dtype).view(-1, 1)
+        self.constrained = list(constrain)
+        mask = torch.tensor(self.constrained, dtype=flat.dtype).view(-1, 1)
         self.constrain = mask.to(flat.device).bool()
         self.active = any(constrain)  # decided once: no host sync inside a step
+
+    def leave(self, keep: list[int]) -> None:
+        """Only the members `keep` (indices into the current K) stay."""
+        self.target_norm = self.target_norm[keep]
+        self.constrain = self.constrain[keep]
+        self.constrained = [self.constrained[j] for j in keep]
+        self.active = any(self.constrained)
 
     def __call__(self, flat: torch.Tensor) -> None:
         if self.active:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
 from typing import Protocol
 
 import torch
@@ -95,8 +94,13 @@ class StaticStep:
         ens: Stepped,
         samplers: list[BatchSampler] | None,
         noise_gens: list[torch.Generator] | None,
+        capture: bool = False,
     ):
         self.ens, self.optim, self.projection = ens, ens.optim, ens.projection
+        self.capture = capture  # replay a CUDA graph of the step (else take it eagerly)
+        self._graph: torch.cuda.CUDAGraph | None = None
+        self._captured = False  # a capture was tried at the current K
+        self._warm = WARMUP_STEPS  # side-stream steps still to take before capturing
         dev, k = ens.device, ens.k
         self.steps = ens.cfg.steps
         self.samplers, self.noise_gens = samplers, noise_gens
@@ -114,7 +118,29 @@ class StaticStep:
         self.batch_loss = torch.zeros(self.steps, k, device=dev)
         self.optim.allocate(ens.flat)  # before capture: a step allocates nothing that outlives it
         ens.flat = ens.flat.detach().requires_grad_(True)  # one leaf, updated in place
+        self.idx_block: torch.Tensor | None = None
+        self.noise_block: torch.Tensor | None = None
         self._blocks(k)
+
+    def leave(self, keep: list[int]) -> None:
+        """Only the members `keep` (indices into the current K) stay (the ensemble has
+        already dropped the others' rows, `Ensemble._leave`). Their inputs already drawn
+        for the current block stay theirs; a graph is captured again at the new K."""
+        ens = self.ens
+        for name in ("lr", "warm", "gamma", "on", "off"):
+            setattr(self, name, getattr(self, name)[keep])
+        self.batch_loss = self.batch_loss[:, keep]
+        if self.samplers is not None:
+            self.samplers = [self.samplers[j] for j in keep]
+        if self.noise_gens is not None:
+            self.noise_gens = [self.noise_gens[j] for j in keep]
+        if self.idx_block is not None:
+            self.idx_block = self.idx_block[:, keep].contiguous()
+        if self.noise_block is not None:
+            self.noise_block = self.noise_block[:, keep].contiguous()
+        ens.flat = ens.flat.detach().requires_grad_(True)
+        # one side-stream step at the new shapes before capturing again
+        self._graph, self._captured, self._warm = None, False, max(self._warm, 1)
 
     # -- host-drawn inputs, a block of steps at a time -----------------------------------
     def _blocks(self, k: int) -> None:
@@ -209,30 +235,22 @@ class StaticStep:
             self.batch_loss.index_copy_(0, row, loss.detach().to(self.batch_loss.dtype)[None])
 
     # -- CUDA graph -------------------------------------------------------------------
-    def runner(self, capture: bool) -> Callable[[int], None]:
-        """A function of the 1-based step that takes it: eager steps, or warm-up then replays."""
-        if not capture:
-            return self._eager
-        graph: list[torch.cuda.CUDAGraph | None] = []
-
-        def take(step: int) -> None:
-            self.feed(step)
-            if step <= WARMUP_STEPS:
-                self._side_stream_step()
-                return
-            if not graph:
-                graph.append(self._capture())
-            g = graph[0]
-            if g is None:
-                self.step()
-            else:
-                g.replay()
-
-        return take
-
-    def _eager(self, step: int) -> None:
+    def __call__(self, step: int) -> None:
+        """Take step `step` (1-based): eagerly, or on CUDA warm-up steps then graph replays."""
         self.feed(step)
-        self.step()
+        if not self.capture:
+            self.step()
+            return
+        if self._warm > 0:
+            self._warm -= 1
+            self._side_stream_step()
+            return
+        if not self._captured:
+            self._graph, self._captured = self._capture(), True
+        if self._graph is None:
+            self.step()
+        else:
+            self._graph.replay()
 
     def _side_stream_step(self) -> None:
         side = torch.cuda.Stream(self.ens.device)
