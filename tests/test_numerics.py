@@ -170,3 +170,29 @@ def test_filtered_member_equals_reference(o):
     np.testing.assert_allclose(h.batch_loss[:15], r.batch_loss[:15], rtol=1e-5)
     (plain,) = Ensemble([_cfg(optim=Optimizer(lr=o.lr, weight_decay=o.weight_decay))]).train()
     assert not np.allclose(h.batch_loss[2:10], plain.batch_loss[2:10], rtol=1e-4)  # it acts
+
+
+# -- the share of samples whose float32 loss is exactly 0 (BX-SC) ---------------------
+
+
+def test_zero_loss_share_counts_collapsed_samples():
+    from grokcore.numerics import zero_loss_share
+    from grokcore.train.engine import Ensemble as Ens
+
+    cfg = _cfg(optim=Optimizer(lr=1e-2))
+    ens = Ens([cfg])
+    params = ens.flat[0].detach().cpu().numpy().copy()
+    assert zero_loss_share(cfg, params) == 0.0  # at init no logit gap is near 104
+    # scale all weights: the correct-class margins grow, and the float32 CE is exactly 0
+    # only where the argmax is right, so the share is the train accuracy at most
+    h = Ens([cfg.replace(steps=400, keep_params=True, optim=Optimizer(lr=3e-2))]).train()[0]
+    assert h.final_params is not None
+    big = h.final_params * 8.0  # 3 layers (embed, hidden, out): logits grow by far more
+    share32 = zero_loss_share(cfg, big)
+    assert 0.0 < share32 <= h.train_acc[-1] + 1e-9
+    # a float64 zero is a float32 zero too (float64 resolves every margin float32 does)
+    assert zero_loss_share(cfg, big, "float64") <= share32
+    with pytest.raises(ValueError, match="parameters"):
+        zero_loss_share(cfg, params[:-1])
+    with pytest.raises(ValueError, match="dtype"):
+        zero_loss_share(cfg, params, "float16")
