@@ -529,8 +529,18 @@ class Optimizer:
     wd_on_at: int | None = None
     wd_off_at: int | None = None
     warmup_steps: int = 0
+    orthograd: bool = field(default=False, metadata={"omit_default": True})
+    grokfast: tuple[float, float] | None = field(default=None, metadata={"omit_default": True})
 
     def __post_init__(self) -> None:
+        _bool(self, "orthograd")
+        gf = self.grokfast
+        if gf is not None:
+            ok = isinstance(gf, tuple | list) and len(gf) == 2
+            ok = ok and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in gf)
+            if not ok or not 0.0 <= float(gf[0]) < 1.0 or not float(gf[1]) >= 0.0:
+                _fail(self, "grokfast", gf, "need (alpha in [0, 1), lamb >= 0) or None")
+            object.__setattr__(self, "grokfast", (float(gf[0]), float(gf[1])))
         betas = self.betas
         if not isinstance(betas, tuple | list) or not all(
             isinstance(b, numbers.Real) and not isinstance(b, bool) for b in betas
@@ -579,7 +589,11 @@ class RunConfig:
     steps: optimizer steps (the censoring budget).
     batch_size: None for full batch, else minibatches drawn without replacement per epoch.
     loss: "ce" (cross-entropy) or "mse" (MSE on one-hot targets; the only choice for regression),
-        or "bce" (binary cross-entropy on one logit; IMDb, omnigrok App A).
+        or "bce" (binary cross-entropy on one logit; IMDb, omnigrok App A), or "stablemax"
+        (cross-entropy on StableMax probabilities, Prieto et al. 2025; `objective.py`).
+    loss_dtype: "float32" (default: the loss in the outputs' dtype) or "float64" (outputs
+        cast to float64 before the loss only; the model and optimizer keep `dtype`).
+        In the key only when "float64", so every older key is unchanged.
     init_scale: α, every parameter multiplied by α after the default init.
     constrain_norm: rescale all parameters to their initial global L2 norm after every step.
     seed: initialization and batch order; data_seed: the split / dataset (default: seed).
@@ -609,7 +623,7 @@ class RunConfig:
     optim: Optimizer = Optimizer()
     steps: int = 1000
     batch_size: int | None = None
-    loss: Literal["ce", "mse", "bce"] = "ce"
+    loss: Literal["ce", "mse", "bce", "stablemax"] = "ce"
     init_scale: float = 1.0
     constrain_norm: bool = False
     seed: int = 0
@@ -618,6 +632,9 @@ class RunConfig:
     eval_every: int | None = None
     dtype: Literal["float32", "float64"] = "float32"
     precision: Literal["fp32", "tf32", "bf16"] = "fp32"
+    loss_dtype: Literal["float32", "float64"] = field(
+        default="float32", metadata={"omit_default": True}
+    )
     # Where this config departs from its paper, with why (set by `grokcore.setups`): shown
     # in the report, but no part of the run, so outside equality, the key and `to_dict`.
     notes: tuple[Setting, ...] = field(
@@ -652,8 +669,10 @@ class RunConfig:
             _fail(self, "task", self.task, "not a task config")
         if not isinstance(self.model, Model):
             _fail(self, "model", self.model, "not a model config")
-        if self.loss not in ("ce", "mse", "bce"):
-            _fail(self, "loss", self.loss, "choose 'ce', 'mse' or 'bce'")
+        if self.loss not in ("ce", "mse", "bce", "stablemax"):
+            _fail(self, "loss", self.loss, "choose 'ce', 'mse', 'bce' or 'stablemax'")
+        if self.loss_dtype not in ("float32", "float64"):
+            _fail(self, "loss_dtype", self.loss_dtype, "choose 'float32' or 'float64'")
         if self.dtype not in ("float32", "float64"):
             _fail(self, "dtype", self.dtype, "choose 'float32' or 'float64'")
         if self.precision not in ("fp32", "tf32", "bf16"):
@@ -761,6 +780,7 @@ class RunConfig:
             self.precision,
             self.batch_size,
             self.loss,
+            self.loss_dtype,
             self.eval_points,
             self.eval_every,
         )

@@ -124,7 +124,13 @@ def loss_slice(
     dirs = random_directions(weights, cfg.seed if seed is None else seed, 2, bias_1d)
     d1, d2 = (torch.cat([d[n].reshape(-1) for n in ens.names]) for d in dirs)
     return grid_slice(
-        lambda rows: _train_loss(ens, rows, cfg.loss), theta, d1, d2, points, span, chunk
+        lambda rows: _train_loss(ens, rows, cfg.loss, cfg.loss_dtype),
+        theta,
+        d1,
+        d2,
+        points,
+        span,
+        chunk,
     )
 
 
@@ -151,7 +157,7 @@ def grid_slice(
 
 
 @torch.no_grad()
-def _train_loss(ens, rows: torch.Tensor, loss: str) -> np.ndarray:
+def _train_loss(ens, rows: torch.Tensor, loss: str, loss_dtype: str = "float32") -> np.ndarray:
     """Mean training loss (no weight-decay term) of each parameter row, on the full split."""
     split = ens.train_split
     ens.base.eval()
@@ -160,5 +166,5 @@ def _train_loss(ens, rows: torch.Tensor, loss: str) -> np.ndarray:
     for lo in range(0, n, EVAL_CHUNK):
         x, y = split.x[lo : lo + EVAL_CHUNK], split.y[lo : lo + EVAL_CHUNK]
         out = ens.forward(rows, x, False)
-        total += per_sample_loss(out, y, ens.task_data, loss).sum(-1).double()
+        total += per_sample_loss(out, y, ens.task_data, loss, loss_dtype).sum(-1).double()
     return (total / n).cpu().numpy()

@@ -181,3 +181,21 @@ def test_claims_that_read_the_end_of_training_have_no_rule_and_the_others_say_wh
             assert s is None, (spec.id, READS_THE_END.get(spec.id, "final test acc − at fit"))
         elif s is not None:
             assert s.why.startswith(stopping.STOP_WHY) and len(s.why) > len(stopping.STOP_WHY)
+
+
+@pytest.mark.parametrize("step", ["eager", "static"])
+def test_members_with_gradient_filters_leave_and_the_rest_train_on_unchanged(step):
+    """Grokfast's EMA and ⊥Grad keep per-member state and columns: they leave with it."""
+    filtered = Optimizer(name="adamw", lr=3e-3, weight_decay=1.0, grokfast=(0.8, 0.1))
+    ortho = Optimizer(name="adamw", lr=3e-3, weight_decay=1.0, orthograd=True)
+    base = [
+        grokking(2).replace(optim=filtered),
+        grokking(0).replace(optim=filtered),
+        grokking(2).replace(optim=ortho),
+        grokking(1),
+    ]
+    full = Ensemble(base, step=step).train()
+    part = Ensemble([c.replace(stop=(FAST,)) for c in base[:2]] + base[2:], step=step).train()
+    assert part[0].stopped_at is not None
+    for p, f in zip(part, full, strict=True):
+        assert_prefix(p, f)

@@ -206,7 +206,9 @@ class Ensemble:
         ).to(self.dtype)
         self.alpha = torch.tensor([c.init_scale for c in configs], dtype=flat.dtype).view(-1, 1)
         self.flat = (flat * self.alpha).to(self.device)
-        self.optim = EnsembleOptimizer([c.optim for c in configs], self.dtype, self.device)
+        self.optim = EnsembleOptimizer(
+            [c.optim for c in configs], self.dtype, self.device, self.sizes
+        )
         self.projection = NormProjection(self.flat, [c.constrain_norm for c in configs])
         self.base = base.to("meta")
         self.train_split = self._split([(d.x_train, d.y_train) for d in self.data])
@@ -287,7 +289,9 @@ class Ensemble:
             out = self.forward(self.flat, x, not split.shared)
             mask = None if split.mask is None else split.mask[:, sl]
             w = out.new_ones(out.shape[:2]) if mask is None else mask
-            loss_sum += (per_sample_loss(out, y, self.task_data, self.cfg.loss) * w).sum(-1)
+            cfg = self.cfg
+            losses = per_sample_loss(out, y, self.task_data, cfg.loss, cfg.loss_dtype)
+            loss_sum += (losses * w).sum(-1)
             corr_sum += (per_sample_correct(out, y, self.task_data).float() * w).sum(-1)
         sizes = torch.tensor(split.sizes, dtype=loss_sum.dtype, device=self.device)
         self.base.train()
@@ -535,7 +539,9 @@ class _EagerStep:
         with torch.autocast(ens.device.type, torch.bfloat16, enabled=self.bf16):
             out = ens.forward(flat, x, batched, ens._noise(self.noise_gens, y.shape[-1]))
         out = out.to(ens.dtype)  # the loss, its gradient and the update in `dtype`
-        loss = masked_mean(per_sample_loss(out, y, ens.task_data, ens.cfg.loss), mask)
+        cfg = ens.cfg
+        losses = per_sample_loss(out, y, ens.task_data, cfg.loss, cfg.loss_dtype)
+        loss = masked_mean(losses, mask)
         (g,) = torch.autograd.grad(loss.sum(), flat)
         ens.flat = flat.detach()
         with torch.no_grad():

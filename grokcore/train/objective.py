@@ -17,8 +17,41 @@ from grokcore import seeds
 from grokcore.data import TaskData
 
 
-def per_sample_loss(out: torch.Tensor, y: torch.Tensor, data: TaskData, loss: str) -> torch.Tensor:
-    """(K, n) training-objective value of each sample (no weight-decay term)."""
+def stablemax_log_probs(x: torch.Tensor) -> torch.Tensor:
+    """log StableMax over the last axis, in x's dtype (Prieto et al. 2025).
+
+    s(x) = x + 1 for x >= 0, 1 / (1 - x) for x < 0; p_i = s(x_i) / sum_j s(x_j). The
+    reference (LucasPrietoAl/grokking-at-the-edge-of-numerical-stability, `utils.py`):
+
+        def stablemax(x, epsilon=1e-30, dim=-1):
+            return torch.where(x < 0, 1 / (1 - x + epsilon), x + 1)
+
+        def log_stablemax(x, dim=-1):
+            s_x = stablemax(x)
+            return torch.log(s_x / torch.sum(s_x, dim=dim, keepdim=True))
+
+        def stablemax_cross_entropy(logits, labels, reduction="mean"):
+            labels = labels.to(torch.int64)
+            logprobs = log_stablemax(logits.to(torch.float64), dim=-1)
+            ...
+
+    The reference computes it in float64 (`logits.to(torch.float64)`): here that is
+    `RunConfig(loss="stablemax", loss_dtype="float64")`; the default float32 is ours.
+    Its epsilon 1e-30 is kept (it is below float32's resolution of 1 - x for x < 0).
+    """
+    s = torch.where(x < 0, 1 / (1 - x + 1e-30), x + 1)
+    return torch.log(s / s.sum(-1, keepdim=True))
+
+
+def per_sample_loss(
+    out: torch.Tensor, y: torch.Tensor, data: TaskData, loss: str, loss_dtype: str = "float32"
+) -> torch.Tensor:
+    """(K, n) training-objective value of each sample (no weight-decay term).
+
+    loss_dtype "float64" casts the outputs to float64 before the loss (the loss only; the
+    model and the optimizer keep their dtype) and returns float64 values."""
+    if loss_dtype == "float64":
+        out = out.double()
     if data.kind == "regression":
         return (out - y).pow(2).mean(-1)
     k, n = out.shape[:2]
@@ -31,6 +64,10 @@ def per_sample_loss(out: torch.Tensor, y: torch.Tensor, data: TaskData, loss: st
             out.reshape(-1, c), y.expand(out.shape[:-1]).reshape(-1), reduction="none"
         )
         return flat.view(k, n, -1).mean(-1)
+    if loss == "stablemax":
+        logp = stablemax_log_probs(out)
+        target = y.expand(out.shape[:-1]).unsqueeze(-1)
+        return -logp.gather(-1, target).squeeze(-1).reshape(k, n, -1).mean(-1)
     # MSE on one-hot targets, averaged over classes like torch's MSELoss (omnigrok notebooks)
     onehot = F.one_hot(y, out.shape[-1]).to(out.dtype)
     return (out - onehot).pow(2).reshape(k, n, -1).mean(-1)

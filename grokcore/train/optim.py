@@ -13,6 +13,10 @@ A step is taken one of two ways:
 - `EnsembleOptimizer.apply`: the elementwise update alone, given a `Schedule`; the
   graph-ready step (grokcore/train/static.py) computes its schedule on the device.
 `NormProjection` then puts the members that constrain their norm back on it.
+
+Before either, `filter_grad` applies the gradient filters of the members that ask for them
+(Grokfast's EMA, then ⊥Grad), row by row, so that a member's gradient depends on its own
+row alone.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ class OptimizerState:
     # the fused kernel's per-member views of m and v (rows of the tensors above)
     m_rows: tuple[torch.Tensor, ...] = ()
     v_rows: tuple[torch.Tensor, ...] = ()
+    ema: torch.Tensor | None = None  # Grokfast's gradient EMA
+    ema_started: torch.Tensor | None = None  # (K, 1) bool: the EMA holds a first gradient
 
 
 def _sqrt_floor(o: Optimizer, dtype: torch.dtype, device: torch.device) -> float | None:
@@ -99,8 +105,17 @@ class EnsembleOptimizer:
     state: the moments; last_schedule: the host schedule of the last step `step` took.
     """
 
-    def __init__(self, optims: Sequence[Optimizer], dtype: torch.dtype, device: torch.device):
+    def __init__(
+        self,
+        optims: Sequence[Optimizer],
+        dtype: torch.dtype,
+        device: torch.device,
+        sizes: Sequence[int] | None = None,
+    ):
+        """sizes: the numel of each parameter tensor, in the order of a row (⊥Grad works per
+        tensor; without them a row is one tensor)."""
         self.optims = list(optims)
+        self.sizes = list(sizes) if sizes is not None else None
         self.o = self.optims[0]  # name, betas, eps, momentum, warm-up: shared (ensemble key)
         self.dtype, self.device = dtype, device
         self.v_floor = _sqrt_floor(self.o, dtype, device)
@@ -110,6 +125,18 @@ class EnsembleOptimizer:
         self._switch_steps = {
             t for x in self.optims for t in (x.wd_on_at, x.wd_off_at) if t is not None
         }
+        self.orthograd = any(x.orthograd for x in self.optims)
+        self.grokfast = any(x.grokfast is not None for x in self.optims)
+        if self.orthograd:
+            self._ortho = self._mask([x.orthograd for x in self.optims])
+        if self.grokfast:
+            gf = [x.grokfast or (0.0, 0.0) for x in self.optims]
+            self._gf_alpha = self._column([a for a, _ in gf])
+            self._gf_keep = self._column([1 - a for a, _ in gf])
+            self._gf_lamb = self._column([lamb for _, lamb in gf])
+
+    def _mask(self, values: list[bool]) -> torch.Tensor:
+        return torch.tensor(values).view(-1, 1).to(self.device)
 
     @property
     def adam(self) -> bool:
@@ -123,6 +150,46 @@ class EnsembleOptimizer:
             state.m, state.v, state.denom = (torch.zeros_like(flat) for _ in range(3))
         elif self.o.momentum:
             state.buf = torch.zeros_like(flat)
+        if self.grokfast:
+            state.ema = torch.zeros_like(flat)
+            state.ema_started = torch.zeros(flat.shape[0], 1, dtype=torch.bool, device=flat.device)
+
+    # -- gradient filters ---------------------------------------------------------------
+    def filter_grad(self, flat: torch.Tensor, g: torch.Tensor) -> None:
+        """Grokfast's EMA filter, then ⊥Grad, in place on `g`, for the members that ask.
+
+        Grokfast (ironjr/grokfast `grokfast.py`):
+
+            grads[n] = grads[n] * alpha + p.grad.data.detach() * (1 - alpha)
+            p.grad.data = p.grad.data + grads[n] * lamb
+
+        where `grads` starts as the first gradient itself. ⊥Grad (LucasPrietoAl/grokking-
+        at-the-edge-of-numerical-stability `orthograd.py`), for each parameter tensor:
+
+            proj = torch.dot(w, g) / w_norm_sq          # w_norm_sq = w·w + 1e-30
+            g_orth = g - proj * w
+            g_orth_norm = g_orth.norm(2) + 1e-30
+            g_orth_scaled = g_orth * (g_norm / g_orth_norm)
+
+        A member without a filter keeps its gradient bit for bit (`torch.where`).
+        """
+        state = self.state
+        if self.grokfast:
+            if state.ema is None or state.ema_started is None:
+                state.ema = torch.zeros_like(g)
+                state.ema_started = torch.zeros(g.shape[0], 1, dtype=torch.bool, device=g.device)
+            ema = state.ema
+            ema.copy_(torch.where(state.ema_started, ema, g))
+            ema.mul_(self._gf_alpha).add_(g * self._gf_keep)
+            state.ema_started.fill_(True)
+            g.copy_(torch.where(self._gf_lamb > 0, g + ema * self._gf_lamb, g))
+        if self.orthograd:
+            sizes = self.sizes or [g.shape[1]]
+            for w, gs in zip(flat.split(sizes, 1), g.split(sizes, 1), strict=True):
+                proj = (w * gs).sum(1, keepdim=True) / ((w * w).sum(1, keepdim=True) + 1e-30)
+                orth = gs - proj * w
+                scale = gs.norm(dim=1, keepdim=True) / (orth.norm(dim=1, keepdim=True) + 1e-30)
+                gs.copy_(torch.where(self._ortho, orth * scale, gs))
 
     def leave(self, keep: list[int]) -> None:
         """Only the members `keep` (indices into the current K) stay: their configs and
@@ -130,10 +197,15 @@ class EnsembleOptimizer:
         alone, so it holds the same numbers as before."""
         self.optims = [self.optims[j] for j in keep]
         state = self.state
-        for name in ("m", "v", "denom", "buf"):
+        for name in ("m", "v", "denom", "buf", "ema", "ema_started"):
             t = getattr(state, name)
             if t is not None:
                 setattr(state, name, t[keep])
+        if self.orthograd:
+            self._ortho = self._ortho[keep]
+        if self.grokfast:
+            self._gf_alpha, self._gf_keep = self._gf_alpha[keep], self._gf_keep[keep]
+            self._gf_lamb = self._gf_lamb[keep]
         if state.m_rows:
             assert state.m is not None and state.v is not None
             state.m_rows, state.v_rows = state.m.unbind(0), state.v.unbind(0)
@@ -186,6 +258,7 @@ class EnsembleOptimizer:
         it overwrites) and its schedule from the host."""
         sched = self.schedule(step)
         if self.fused:
+            self.filter_grad(flat, g)  # `apply` filters its own
             self._fused_adam(flat, g, step, sched)
         else:
             self.apply(flat, g, sched)
@@ -198,6 +271,8 @@ class EnsembleOptimizer:
         more than the arithmetic (page faults), see bench/README.md.
         """
         o, state = self.o, self.state
+        if self.grokfast or self.orthograd:
+            self.filter_grad(flat, g)
         self._decay(flat, g, sched)
         if o.name == "sgd":
             if o.momentum:  # torch.optim.SGD: the buffer starts as the first gradient

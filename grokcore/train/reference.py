@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from grokcore import seeds
-from grokcore.config import MnistTask, RunConfig, eval_schedule
+from grokcore.config import MnistTask, Optimizer, RunConfig, eval_schedule
 from grokcore.data import build_data
 from grokcore.data.augment import Augmenter
 from grokcore.history import History
@@ -79,7 +79,8 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
         with torch.no_grad():
             for split, x, y in (("train", xtr, ytr), ("test", xte, yte)):
                 o = model(x).unsqueeze(0)
-                out[f"{split}_loss"] = float(per_sample_loss(o, y, data, cfg.loss).mean())
+                losses = per_sample_loss(o, y, data, cfg.loss, cfg.loss_dtype)
+                out[f"{split}_loss"] = float(losses.mean())
                 out[f"{split}_acc"] = float(per_sample_correct(o, y, data).float().mean())
             out["norm"] = float(torch.sqrt(_sum(p.pow(2).sum() for p in params)))
             for g, names in groups.items():
@@ -99,6 +100,7 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
     sigma = cfg.task.augment if isinstance(cfg.task, MnistTask) else 0.0
     augment = Augmenter([sigma], [seeds.generator(seeds.AUGMENT, cfg.seed)]) if sigma else None
     model.train()
+    ema: list[torch.Tensor] | None = None  # Grokfast's gradient EMA
     for step in range(1, cfg.steps + 1):
         if sampler is None:
             x, y = xtr, ytr
@@ -112,9 +114,10 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
         if shape is not None:
             noise = torch.randn(shape, generator=noise_gen).to(device, cfg.torch_dtype)
         out = model(x) if noise is None else model(x, noise=noise)
-        loss = per_sample_loss(out.unsqueeze(0), y, data, cfg.loss).mean()
+        loss = per_sample_loss(out.unsqueeze(0), y, data, cfg.loss, cfg.loss_dtype).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        ema = _filter_grads(cfg.optim, params, ema)
         wd, lr = cfg.optim.decay_at(step), cfg.optim.lr_at(step)
         for group in opt.param_groups:  # warm-up, as a LambdaLR scheduler would set it
             group["lr"] = lr
@@ -149,3 +152,30 @@ def train_reference(cfg: RunConfig, device: str = "cpu") -> History:
         budget=cfg.steps,
         config=cfg.to_dict(),
     )
+
+
+def _filter_grads(
+    o: Optimizer, params: list[torch.nn.Parameter], ema: list[torch.Tensor] | None
+) -> list[torch.Tensor] | None:
+    """Grokfast's EMA filter (ironjr/grokfast `gradfilter_ema`), then ⊥Grad
+    (`orthograd.py` of LucasPrietoAl/grokking-at-the-edge-of-numerical-stability), on each
+    parameter's gradient in place, as the references write them."""
+    grads = [p.grad for p in params]
+    assert all(g is not None for g in grads)  # every parameter is in the loss
+    with torch.no_grad():
+        if o.grokfast is not None:
+            alpha, lamb = o.grokfast
+            if ema is None:
+                ema = [g.detach().clone() for g in grads]  # type: ignore[union-attr]
+            for e, g in zip(ema, grads, strict=True):
+                assert g is not None
+                e.mul_(alpha).add_(g * (1 - alpha))
+                g.add_(e * lamb)
+        if o.orthograd:
+            for p, g in zip(params, grads, strict=True):
+                assert g is not None
+                w, v = p.view(-1), g.view(-1)
+                proj = torch.dot(w, v) / (torch.dot(w, w) + 1e-30)
+                orth = v - proj * w
+                v.copy_(orth * (v.norm(2) / (orth.norm(2) + 1e-30)))
+    return ema

@@ -226,7 +226,7 @@ class StaticStep:
         with torch.autocast(ens.device.type, torch.bfloat16, enabled=bf16, cache_enabled=False):
             out = ens.forward(ens.flat, x, batched, noise)
         out = out.to(ens.dtype)
-        loss = masked_mean(per_sample_loss(out, y, ens.task_data, cfg.loss), mask)
+        loss = masked_mean(per_sample_loss(out, y, ens.task_data, cfg.loss, cfg.loss_dtype), mask)
         (g,) = torch.autograd.grad(loss.sum(), ens.flat)
         with torch.no_grad():
             self.optim.apply(ens.flat, g, sched)
