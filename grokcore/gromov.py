@@ -1,0 +1,82 @@
+"""Gromov's analytic solution of x + y mod p (arXiv 2301.02679, §2), and the Fourier IPR.
+
+The net is one-hot(x) ‖ one-hot(y) (2p) -> N hidden units, activation z**2 -> p,
+no biases (the reference model is ``fcn`` in d-doshi/Grokking utils/Grokking_lib.py,
+commit c42bd22: ``self.fc2(self.fc1(x) ** 2)``, ``bias=False``). The reference
+repository does not ship the construction itself, so the weights below follow the
+paper's §2 formulas as stated there (from memory of the paper, not checked against
+code; see the report of branch bx2): neuron n has a frequency σ(n) and two random
+phases φ_n, ψ_n;
+
+    W1[n, x]     = cos(2π σ(n) x / p + φ_n)            (x-half of the input)
+    W1[n, p + y] = cos(2π σ(n) y / p + ψ_n)            (y-half)
+    W2[q, n]     = cos(-2π σ(n) q / p - φ_n - ψ_n)
+
+Squaring (cos a + cos b) gives the cross term cos(a + b) + cos(a - b); multiplied by
+W2 and summed over neurons, the cos(a + b) part gives N/2 · cos(2π σ (x + y - q) / p),
+largest at q = x + y mod p, while every other term carries a random phase and
+averages to O(√N). So the net is exact once N is large enough: the width threshold.
+The overall scale (the paper's (2/N)^(1/3)) does not change the argmax and is left out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def analytic_weights(
+    p: int, width: int, seed: int, shuffle: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(W1 (N, 2p), W2 (p, N)) of the Fourier-built net; frequencies uniform on 1..(p-1)/2.
+
+    shuffle=True is the control: W2's frequencies are permuted between neurons, so a
+    neuron's output no longer matches the frequency and phases of its input weights.
+    """
+    if p < 3 or width < 1:
+        raise ValueError(f"analytic_weights needs p >= 3 and width >= 1, got p={p}, width={width}")
+    rng = np.random.default_rng(seed)
+    sigma = rng.integers(1, (p - 1) // 2 + 1, size=width)
+    phi, psi = rng.uniform(0.0, 2 * np.pi, size=(2, width))
+    k = np.arange(p)
+    angle = 2 * np.pi * np.outer(sigma, k) / p  # (N, p)
+    w1 = np.concatenate([np.cos(angle + phi[:, None]), np.cos(angle + psi[:, None])], axis=1)
+    out_sigma = rng.permutation(sigma) if shuffle else sigma
+    w2 = np.cos(-2 * np.pi * np.outer(out_sigma, k) / p - (phi + psi)[:, None]).T
+    return w1, w2
+
+
+def accuracy_all_pairs(w1: np.ndarray, w2: np.ndarray, p: int) -> float:
+    """Accuracy of argmax W2 (W1 [e_x ‖ e_y])**2 against x + y mod p over all p² pairs."""
+    x, y = np.divmod(np.arange(p * p), p)
+    hidden = w1[:, x] + w1[:, p + y]  # (N, p²): one-hot inputs select columns
+    logits = w2 @ hidden**2
+    return float(np.mean(logits.argmax(axis=0) == (x + y) % p))
+
+
+def width_threshold(p: int, widths: list[int], seed: int, shuffle: bool = False) -> int | None:
+    """Smallest width in `widths` (ascending) from which all larger widths are exact, else None."""
+    exact = [
+        accuracy_all_pairs(*analytic_weights(p, n, seed, shuffle), p) == 1.0 for n in widths
+    ]
+    for i in range(len(widths)):
+        if all(exact[i:]):
+            return widths[i]
+    return None
+
+
+def fourier_ipr(weights: np.ndarray, p: int, r: int = 2) -> np.ndarray:
+    """Per-neuron IPR of the input weights' Fourier power, over frequencies 0..p//2.
+
+    IPR_r = Σ_k (P_k / Σ P)**r of the normalized power spectrum, taken on the x-half and the
+    y-half of each row and averaged (d-doshi/Grokking ``calculate_ipr`` computes
+    Σ (a / ||a||)^(2r) on amplitudes a, which is the same number with P = a²).
+    1 = one frequency, 1/(p//2 + 1) = flat.
+    """
+    if weights.ndim != 2 or weights.shape[1] != 2 * p:
+        raise ValueError(f"fourier_ipr expects (N, 2p={2 * p}) input weights, got {weights.shape}")
+    iprs = []
+    for half in (weights[:, :p], weights[:, p:]):
+        power = np.abs(np.fft.rfft(half, axis=1)) ** 2
+        power = power / power.sum(axis=1, keepdims=True)
+        iprs.append((power**r).sum(axis=1))
+    return np.mean(iprs, axis=0)
