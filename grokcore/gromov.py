@@ -5,7 +5,7 @@ no biases (the reference model is ``fcn`` in d-doshi/Grokking utils/Grokking_lib
 commit c42bd22: ``self.fc2(self.fc1(x) ** 2)``, ``bias=False``). The reference
 repository does not ship the construction itself, so the weights below follow the
 paper's §2 formulas as stated there (from memory of the paper, not checked against
-code; see the report of branch bx2): neuron n has a frequency σ(n) and two random
+code): neuron n has a frequency σ(n) and two random
 phases φ_n, ψ_n;
 
     W1[n, x]     = cos(2π σ(n) x / p + φ_n)            (x-half of the input)
@@ -55,9 +55,7 @@ def accuracy_all_pairs(w1: np.ndarray, w2: np.ndarray, p: int) -> float:
 
 def width_threshold(p: int, widths: list[int], seed: int, shuffle: bool = False) -> int | None:
     """Smallest width in `widths` (ascending) from which all larger widths are exact, else None."""
-    exact = [
-        accuracy_all_pairs(*analytic_weights(p, n, seed, shuffle), p) == 1.0 for n in widths
-    ]
+    exact = [accuracy_all_pairs(*analytic_weights(p, n, seed, shuffle), p) == 1.0 for n in widths]
     for i in range(len(widths)):
         if all(exact[i:]):
             return widths[i]
@@ -80,3 +78,14 @@ def fourier_ipr(weights: np.ndarray, p: int, r: int = 2) -> np.ndarray:
         power = power / power.sum(axis=1, keepdims=True)
         iprs.append((power**r).sum(axis=1))
     return np.mean(iprs, axis=0)
+
+
+def onehot_input_weights(params: dict[str, np.ndarray], p: int) -> np.ndarray:
+    """A trained `OneHotNet`'s first layer as (N, 2p): the x- and y-embeddings' rows 0..p-1.
+
+    params: `History.unflatten()` of a run kept with `keep_params`; the embeddings are
+    (vocab, N) lookups, the transposes of the first layer's two halves.
+    """
+    if "wx.weight" not in params or "wy.weight" not in params:
+        raise ValueError(f"not a OneHotNet's parameters (no wx/wy.weight): {sorted(params)}")
+    return np.concatenate([params["wx.weight"][:p].T, params["wy.weight"][:p].T], axis=1)

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from grokcore.gromov import accuracy_all_pairs, analytic_weights, fourier_ipr, width_threshold
+from grokcore.gromov import (
+    accuracy_all_pairs,
+    analytic_weights,
+    fourier_ipr,
+    onehot_input_weights,
+    width_threshold,
+)
 
 P = 97
 
@@ -34,3 +40,11 @@ def test_bad_shapes_fail_with_a_message():
         fourier_ipr(np.zeros((4, 10)), P)
     with pytest.raises(ValueError, match="width >= 1"):
         analytic_weights(P, 0, 0)
+
+
+def test_onehot_input_weights_lays_the_embeddings_side_by_side():
+    wx, wy = np.arange(12.0).reshape(3, 4), -np.arange(12.0).reshape(3, 4)
+    w = onehot_input_weights({"wx.weight": wx, "wy.weight": wy, "out.weight": wx}, 3)
+    assert w.shape == (4, 6) and (w[:, :3] == wx.T).all() and (w[:, 3:] == wy.T).all()
+    with pytest.raises(ValueError, match="not a OneHotNet"):
+        onehot_input_weights({"embed.weight": wx}, 3)
