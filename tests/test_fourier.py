@@ -40,3 +40,27 @@ def test_energy_is_per_frequency_and_bad_input_fails():
         frequency_energy(np.zeros((10, 4)), P)
     with pytest.raises(ValueError, match="share"):
         key_frequencies(w, P, share=0.0)
+
+
+def test_the_verdict_supports_few_keys_and_rejects_the_memorizing_control():
+    from grokcore.fourier import fourier_verdict
+    from grokcore.record import Verdict
+
+    grokked = [len(key_frequencies(_fourier_embedding(s, 0.1), P)) for s in range(5)]
+    dense = [
+        len(key_frequencies(np.random.default_rng(s).normal(size=(P, 128)), P)) for s in range(5)
+    ]
+    assert fourier_verdict(grokked, [True] * 5, dense).verdict is Verdict.SUPPORTED
+    # the control's statistic on a control that is as sparse as the grokked runs: rejected
+    j = fourier_verdict(grokked, [True] * 5, grokked)
+    assert j.verdict is Verdict.REFUTED
+    assert any(c.name.startswith("control") and c.verdict is Verdict.REFUTED for c in j.checks)
+    # dense embeddings in the grokked arm's place fail the ≤ 8 keys check
+    assert fourier_verdict(dense, [True] * 5, dense).verdict is Verdict.REFUTED
+
+
+def test_the_verdict_without_grokked_runs_is_inconclusive():
+    from grokcore.fourier import fourier_verdict
+    from grokcore.record import Verdict
+
+    assert fourier_verdict([5] * 4, [False] * 4, [40] * 4).verdict is Verdict.INCONCLUSIVE

@@ -7,6 +7,7 @@ from grokcore.gromov import (
     accuracy_all_pairs,
     analytic_weights,
     fourier_ipr,
+    mean_ipr,
     onehot_input_weights,
     width_threshold,
 )
@@ -48,3 +49,41 @@ def test_onehot_input_weights_lays_the_embeddings_side_by_side():
     assert w.shape == (4, 6) and (w[:, :3] == wx.T).all() and (w[:, 3:] == wy.T).all()
     with pytest.raises(ValueError, match="not a OneHotNet"):
         onehot_input_weights({"embed.weight": wx}, 3)
+
+
+def _verdict(trained, init, shuffled=(0.01, 0.01, 0.01), thresholds=(160, 144, 160)):
+    from grokcore.gromov import gromov_verdict
+
+    return gromov_verdict(list(thresholds), list(shuffled), 320, trained, init, [True] * 3)
+
+
+def test_the_verdict_supports_a_localized_trained_net():
+    from grokcore.record import Verdict
+
+    assert _verdict([0.49, 0.5, 0.47], [0.04, 0.04, 0.045]).verdict is Verdict.SUPPORTED
+
+
+def test_the_verdict_rejects_the_at_init_control():
+    # weights at init in place of the trained ones: IPR ratio ≈ 1, far below 3
+    from grokcore.record import Verdict
+
+    init = [mean_ipr(np.random.default_rng(s).normal(size=(256, 2 * P)), P) for s in range(6)]
+    j = _verdict(init[:3], init[3:])
+    assert j.verdict is Verdict.REFUTED
+    assert any("IPR" in c.name and c.verdict is Verdict.REFUTED for c in j.checks)
+
+
+def test_the_verdict_rejects_a_shuffled_net_that_were_exact():
+    from grokcore.record import Verdict
+
+    shuffled = [accuracy_all_pairs(*analytic_weights(P, 320, s), P) for s in range(3)]
+    j = _verdict([0.49, 0.5, 0.47], [0.04] * 3, shuffled=shuffled)
+    assert j.verdict is Verdict.REFUTED  # an unshuffled net in the control's place: exact
+
+
+def test_no_grokked_run_is_inconclusive():
+    from grokcore.gromov import gromov_verdict
+    from grokcore.record import Verdict
+
+    j = gromov_verdict([160] * 3, [0.01] * 3, 320, [0.5] * 3, [0.04] * 3, [False] * 3)
+    assert j.verdict is Verdict.INCONCLUSIVE
