@@ -26,6 +26,8 @@ from grokcore.gromov import (
     onehot_input_weights,
 )
 from grokcore.history import History
+from grokcore.outcome import Expectation
+from grokcore.record import Verdict
 from grokcore.spec import Arms, Card, ClaimSpec, Runs, Scope
 from grokcore.verdicts.judgement import Judgement
 
@@ -62,8 +64,13 @@ class BxGromov(ClaimSpec):
     setting = "one-hot(x)‖one-hot(y) → N, x², → p, no biases; p = 97"
     statistic = "analytic net exact above a width threshold; trained IPR / init IPR CI above 3"
     control = "frequencies shuffled between neurons; weights at init"
-    quick_seconds = 60
-    expected = {}
+    # 5.7 s judging (the analytic sweep: 10 seeds × 20 widths) + 3 runs of the li-sakib quick
+    # stand-in (≈ 12 s a run in its pilot; cached from an earlier run when measured, 2026-12-07)
+    quick_seconds = 45
+    # quick and full: SUPPORTED. The analytic part is exact arithmetic on numpy (quick:
+    # N* median 144, CI [128, 160], 10 seeds); the trained arm is the same config at both
+    # tiers, and its 3 quick runs all grokked with IPR 0.48-0.52 against 0.04 at init.
+    expected: dict[str, Expectation] = {}
 
     def arms(self, scope: Scope) -> Arms:
         return {"trained x+y": _gromov_trained(scope)}
@@ -89,7 +96,8 @@ class BxGromov(ClaimSpec):
             ylabel="construction seeds",
             title=f"analytic net, p = {GROMOV_P}",
         )
-        b.boxplot([ev["init_ipr"], ev["trained_ipr"]], labels=["init (control)", "trained"])
+        b.boxplot([ev["init_ipr"], ev["trained_ipr"]])
+        b.set_xticks([1, 2], ["init (control)", "trained"])
         b.set(ylabel="mean per-neuron Fourier IPR", title="trained one-hot x² MLP")
         fig.tight_layout()
         fig.savefig(
@@ -147,8 +155,21 @@ class BxFourier(ClaimSpec):
         "≤ 8 frequencies hold 90% of W_E's non-constant Fourier energy in ≥ 80% of grokked seeds"
     )
     control = "γ = 0 runs that only memorize need ≥ 3× as many"
-    quick_seconds = 0  # set from the measured run below
-    expected = {}
+    # 0.2 s judging; its 12 runs are OG-NORM's (the plan trains them once): 113 s for both
+    # arms in a private cache on the loaded 2-core machine (2026-12-07)
+    quick_seconds = 1
+    expected = {
+        # measured 2026-12-07: grokked runs hold 90% in 3-5 keys (6 of 6), γ = 0 runs in 13 of
+        # 15 (all 6), ratio 3.25, CI [2.89, 4.33]
+        "quick": Expectation(
+            Verdict.INCONCLUSIVE,
+            "the quick stand-in is p = 31, with only 15 non-constant frequencies: a memorizing "
+            "W_E can need at most 15 keys, so the 3× ratio over the grokked runs' median of 4 "
+            "is capped at 3.75 and its bootstrap CI straddles 3; the sparsity check itself holds",
+        ),
+        # full: SUPPORTED expected (Nanda §4.1 at p = 113 has 5 keys of 56, a 3× bound far
+        # below the ceiling); not run here (Nanda's transformer, 40,000 steps, a GPU's work)
+    }
 
     def arms(self, scope: Scope) -> Arms:
         return {"γ = 1": _nanda(scope, 1.0), "γ = 0 (control)": _nanda(scope, 0.0)}
