@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from grokcore.spec import Registry
 
-from . import arn, li_sakib, omnigrok, rnn_poster
+from . import arn, beyond, li_sakib, omnigrok, rnn_poster
 
-REGISTRY = Registry([*omnigrok.SPECS, *li_sakib.SPECS, *arn.SPECS, *rnn_poster.SPECS])
+REGISTRY = Registry(
+    [*omnigrok.SPECS, *li_sakib.SPECS, *arn.SPECS, *rnn_poster.SPECS, *beyond.SPECS]
+)
