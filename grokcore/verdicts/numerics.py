@@ -11,8 +11,10 @@ Three parts, each a share of runs with a one-sided Fisher exact test against its
   control: plain AdamW γ = 0 float32 within the same steps.
 - (c) **StableMax**: StableMax runs reach test ≥ `tau` more often than float32 softmax runs.
 
-Positive control: the float32 softmax runs fit (train accuracy ≥ `fit_tau`) in ≥ `most` of
-seeds, since without the fit there is nothing to collapse.
+Positive controls: the float32 softmax runs fit (train accuracy ≥ `fit_tau`) in ≥ `most` of
+seeds, since without the fit there is nothing to collapse; and the same setting with weight
+decay (`decay`) reaches test ≥ `tau` in ≥ `most` of seeds, since a setting that cannot
+generalize at all says nothing about what ⊥AdamW or StableMax add.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def softmax_collapse(
     zero64: Sequence[float],
     orth: Sequence[History],
     stablemax: Sequence[History],
+    decay: Sequence[History],
     fast: int,
     tau: float = 0.95,
     collapse: float = 0.5,
@@ -82,6 +85,15 @@ def softmax_collapse(
     positive = positive_control(
         "float32 softmax runs fit", fit, n32, most, f"reach train accuracy ≥ {fit_tau}"
     )
+    k_wd = sum(_reach(h, tau) for h in decay)
+    if positive.verdict is Verdict.SUPPORTED:
+        positive = positive_control(
+            "the setting with weight decay generalizes",
+            k_wd,
+            len(decay),
+            most,
+            f"reach test accuracy ≥ {tau} (AdamW γ > 0; float32 softmax: {fit} of {n32} fit)",
+        )
     c32, c64 = collapsed(f32, zero32), collapsed(f64, zero64)
     k_orth = sum(_reach(h, tau, fast) for h in orth)
     k_base_fast = sum(_reach(h, tau, fast) for h in f32)
@@ -125,7 +137,8 @@ def softmax_collapse(
     ]  # fmt: skip
     runs = []
     arms = (("softmax f32", f32, zero32), ("softmax f64 loss", f64, zero64))
-    for arm, hs, zs in (*arms, ("⊥AdamW", orth, None), ("StableMax", stablemax, None)):
+    more = (("⊥AdamW", orth, None), ("StableMax", stablemax, None), ("AdamW γ>0", decay, None))
+    for arm, hs, zs in (*arms, *more):
         for i, h in enumerate(hs):
             t = metrics.first_reach(h.steps, h.test_acc, tau, h.budget)
             runs.append(
