@@ -22,7 +22,6 @@ from grokcore.verdicts.judgement import Judgement
 
 from .arn import SPIKE_FACTOR
 
-PAPER = "arn"  # BX-SLING runs arn's AR-SPIKE regime; the claim is Liu et al. 2026's
 FIT_TAU = 0.99  # AR-SPIKE's fit: train accuracy ≥ this
 MOST, FEW = 0.8, 0.2  # float32 share ≥ MOST (positive control), float64 share ≤ FEW
 ALPHA = 0.05
@@ -30,7 +29,7 @@ ALPHA = 0.05
 
 class BxSling(ClaimSpec):
     id = "BX-SLING"
-    paper = PAPER
+    paper = "liu-2026"  # in arn's AR-SPIKE regime
     section = "Liu et al. 2026 (arXiv 2605.06152), abstract; arn §4.3–4.4's regime"
     title = "The slingshot spikes are a float32 effect: the loss in float64 removes them"
     setting = "AR-SPIKE's regime; the same runs with the logits cast to float64 for the loss only"
@@ -141,7 +140,7 @@ def _sc_runs(scale: str, seed: int) -> dict[str, RunConfig]:
 
 class BxSc(ClaimSpec):
     id = "BX-SC"
-    paper = PAPER
+    paper = "prieto-2025"
     section = "Prieto et al., ICLR 2025 (arXiv 2501.04697), Fig 1"
     title = "Softmax collapse stops float32 learning; ⊥AdamW and StableMax grok without decay"
     setting = (
