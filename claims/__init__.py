@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from grokcore.spec import Registry
 
-from . import arn, beyond_weights, li_sakib, omnigrok, rnn_poster
+from . import arn, beyond, beyond_weights, li_sakib, omnigrok, rnn_poster
 
 REGISTRY = Registry(
-    [*omnigrok.SPECS, *li_sakib.SPECS, *arn.SPECS, *rnn_poster.SPECS, *beyond_weights.SPECS]
+    [
+        *omnigrok.SPECS,
+        *li_sakib.SPECS,
+        *arn.SPECS,
+        *rnn_poster.SPECS,
+        *beyond.SPECS,
+        *beyond_weights.SPECS,
+    ]
 )

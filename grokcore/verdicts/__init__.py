@@ -31,11 +31,12 @@ from grokcore.verdicts.landscape import range_ratio
 from grokcore.verdicts.late import delayed_accuracy, late_loss_drop, late_loss_drop_runs
 from grokcore.verdicts.lu import lu_curves, lu_curves_runs, reduced_losses
 from grokcore.verdicts.norms import norm_rise_fall
+from grokcore.verdicts.numerics import softmax_collapse
 from grokcore.verdicts.pregrok import attn_norm_peak, val_loss_rise
 from grokcore.verdicts.scaling import inverse_scaling
 from grokcore.verdicts.shares import HARD_OPS, delay_dominates, op_shares, op_table
 from grokcore.verdicts.sizes import rqi, size_trend, size_trend_runs
-from grokcore.verdicts.spikes import slingshot
+from grokcore.verdicts.spikes import precision_spikes, slingshot
 from grokcore.verdicts.sweep import correlation_table, sweep_correlations, sweep_correlations_runs
 from grokcore.verdicts.table import table_row
 from grokcore.verdicts.ungrokking import min_runs_for_bound, no_ungrokking
@@ -72,6 +73,7 @@ __all__ = [
     "op_shares",
     "op_table",
     "positive_control",
+    "precision_spikes",
     "range_ratio",
     "reduced_losses",
     "rqi",
@@ -79,6 +81,7 @@ __all__ = [
     "size_trend",
     "size_trend_runs",
     "slingshot",
+    "softmax_collapse",
     "sweep_correlations",
     "sweep_correlations_runs",
     "switch_arms",

@@ -22,6 +22,7 @@ arn gives no numbers for "spike", "jump" or "coincide", so the definitions here 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -251,4 +252,95 @@ def _coincidence_check(
         detail=f"{hit} of {n} jumps; shuffled spike times give {base:.2f}; p = {p:.3g}",
         paper_value="'the spikes of the validation and training losses mirror each other' "
         "(§4.3, Fig 4.4); no number given",
+    )
+
+
+def precision_spikes(
+    f32: Sequence[History],
+    f64: Sequence[History],
+    factor: float = 100.0,
+    fit_tau: float = 0.99,
+    most: float = 0.8,
+    few: float = 0.2,
+    alpha: float = 0.05,
+) -> Judgement:
+    """BX-SLING (Liu et al. 2026): the post-fit spikes are a float32 effect; the loss in
+    float64 removes them.
+
+    Over the runs of each arm that fit (train accuracy ≥ `fit_tau`; a run that never fits has
+    no post-fit period, so it could not count as spike-free), the share with ≥ 1 spike ≥
+    `factor`× after the fit (`post_fit_spikes`, as AR-SPIKE counts them). Positive control:
+    ≥ `most` of the fitting float32 runs spike (AR-SPIKE's own arm; the claim's "float32 ≥
+    80%"). Checks: the float64 share ≤ `few` (`bounded_share`, CP CI), and a one-sided Fisher
+    exact test that float32 runs spike more often, p < `alpha` (REFUTED when the float64 share
+    is as high as the float32 one, else INCONCLUSIVE: too few seeds). INCONCLUSIVE when no
+    float64 run fits.
+    """
+    counts: dict[str, list[int]] = {}
+    runs: list[dict[str, Any]] = []
+    for arm, hs in (("float32", f32), ("float64", f64)):
+        fits = spiky = 0
+        for h in hs:
+            fit = fit_step(h, fit_tau)
+            spikes = post_fit_spikes(h, fit, factor)
+            fits += fit is not None
+            spiky += bool(spikes)
+            runs.append(
+                {
+                    "arm": f"loss {arm}",
+                    "seed": h.config.get("seed"),
+                    "fit step": fit,
+                    f"spikes ≥{factor:g}×": len(spikes),
+                    "first spikes": ", ".join(map(str, spikes[:5])),
+                    "final_test_acc": round(float(h.test_acc[-1]), 4),
+                }
+            )
+        counts[arm] = [spiky, fits, len(hs)]
+    k32, n32, all32 = counts["float32"]
+    k64, n64, all64 = counts["float64"]
+    positive = bounded_share(  # judge_checks: anything but SUPPORTED fails the control
+        f"positive control: float32 runs that fit with ≥ 1 spike ≥ {factor:g}× after it",
+        k32,
+        n32,
+        most,
+        "at_least",
+        f"{n32} of {all32} float32 runs fit",
+    )
+    if n32 == 0:
+        positive = replace(positive, detail=f"none of {all32} float32 runs fit")
+    few_check = bounded_share(
+        f"float64-loss runs that fit with ≥ 1 spike ≥ {factor:g}× after the fit",
+        k64,
+        n64,
+        few,
+        "at_most",
+        f"{n64} of {all64} float64 runs fit; float32 {k32} of {n32}",
+        paper_value="float64 loss removes the spikes (Liu et al. 2026, abstract); no share given",
+    )
+    if n64 == 0:
+        few_check = replace(few_check, verdict=Verdict.INCONCLUSIVE, detail="no float64 run fit")
+    if n32 and n64:
+        _, p = stats.fisher_exact(k32, n32, k64, n64, alternative="greater")
+        worse = k64 / n64 >= k32 / n32
+    else:
+        p, worse = float("nan"), False
+    fisher = Check(
+        "one-sided Fisher exact p, float32 runs spike more often than float64-loss runs",
+        p,
+        None,
+        f"p < {alpha:g}",
+        Verdict.SUPPORTED if p < alpha else (Verdict.REFUTED if worse else Verdict.INCONCLUSIVE),
+        detail=f"float32 {k32}/{n32} vs float64 {k64}/{n64}",
+        bounds=(0.0, alpha),
+    )
+    return judge_checks(
+        [few_check, fisher],
+        [],
+        runs,
+        {
+            Verdict.SUPPORTED: "the post-fit spikes go away when the loss is computed in float64",
+            Verdict.REFUTED: "float64-loss runs spike after the fit as often as float32 runs",
+            Verdict.INCONCLUSIVE: "too few fitting runs to separate float32 from float64",
+        },
+        positive,
     )

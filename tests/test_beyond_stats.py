@@ -1,0 +1,114 @@
+"""BX-SLING (`verdicts.precision_spikes`) on synthetic histories.
+
+Float32 runs that spike after the fit and float64-loss runs that do not give SUPPORTED; the
+control (float64-loss runs that spike as often) is REFUTED; a float32 arm without spikes
+fails the positive control; float64 runs that never fit cannot pass by vacuity.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from grokcore.record import Verdict
+from grokcore.verdicts import precision_spikes, softmax_collapse
+from tests.synthetic import assert_positive_control_failed, synthetic, with_batch_loss
+
+
+def runs(n=6, spikes_at=(), t_train=50.0):
+    """n runs that fit at ≈ t_train, with 10^4× spikes at `spikes_at` (after the fit)."""
+    return [with_batch_loss(synthetic(t_train, None, seed=s), spikes_at) for s in range(n)]
+
+
+def test_float64_without_spikes_is_supported():
+    j = precision_spikes(runs(spikes_at=(3000, 9000)), runs())
+    assert j.verdict is Verdict.SUPPORTED, j.reason
+    few, fisher = j.checks
+    assert few.value == 0.0 and fisher.value < 0.05  # 6/6 vs 0/6: p = 1/924 · 1 ≈ 0.001
+    assert len(j.runs) == 12
+
+
+def test_control_float64_spiking_as_often_is_refuted():
+    j = precision_spikes(runs(spikes_at=(3000,)), runs(spikes_at=(5000,)))
+    assert j.verdict is Verdict.REFUTED
+    assert all(c.verdict is Verdict.REFUTED for c in j.checks)
+
+
+def test_too_few_seeds_is_inconclusive_not_supported():
+    # 2/2 vs 0/2: float64 share 0 meets ≤ 0.2, but Fisher p = 1/6 > 0.05
+    j = precision_spikes(runs(2, spikes_at=(3000,)), runs(2))
+    assert j.verdict is Verdict.INCONCLUSIVE
+    assert j.checks[1].value > 0.05
+
+
+def test_float32_arm_without_spikes_fails_the_positive_control():
+    assert_positive_control_failed(precision_spikes(runs(), runs()))
+    assert_positive_control_failed(precision_spikes(runs(t_train=None), runs()))
+
+
+def test_float64_runs_that_never_fit_do_not_pass_by_vacuity():
+    j = precision_spikes(runs(spikes_at=(3000,)), runs(t_train=None))
+    assert j.verdict is Verdict.INCONCLUSIVE
+    assert "no float64 run fit" in j.checks[0].detail
+
+
+# -- BX-SC (`verdicts.softmax_collapse`) -------------------------------------------------
+
+
+def sc(n=6, **kw):
+    """BX-SC's arms as the claim describes them, with overrides per keyword: float32 softmax
+    fits at 50 and never generalizes with 90% of its losses exactly 0; the float64-loss runs
+    do not collapse; ⊥AdamW generalizes at 150 (within 300 steps); StableMax at 5,000."""
+    arms = {
+        "f32": [synthetic(50, None, seed=s) for s in range(n)],
+        "zero32": [0.9] * n,
+        "f64": [synthetic(50, None, seed=s) for s in range(n)],
+        "zero64": [0.0] * n,
+        "orth": [synthetic(30, 150, budget=300, seed=s) for s in range(n)],
+        "stablemax": [synthetic(50, 5000, seed=s) for s in range(n)],
+        "decay": [synthetic(50, 3000, seed=s) for s in range(n)],
+    }
+    arms.update(kw)
+    return softmax_collapse(**arms, fast=300)
+
+
+def test_softmax_collapse_claimed_shape_is_supported():
+    j = sc()
+    assert j.verdict is Verdict.SUPPORTED, j.reason
+    assert [c.verdict for c in j.checks] == [Verdict.SUPPORTED] * 5
+    assert len(j.runs) == 30
+
+
+def test_control_float64_collapsing_too_is_refuted():
+    j = sc(zero64=[0.9] * 6)  # the float64 arm collapses as often: (a) is not numerical
+    assert j.verdict is Verdict.REFUTED
+    assert j.checks[1].verdict is Verdict.REFUTED
+
+
+def test_control_plain_adamw_as_fast_as_orthograd_is_refuted():
+    fast = [synthetic(30, 150, seed=s) for s in range(6)]  # plain AdamW generalizes by 150
+    j = sc(f32=fast, zero32=[0.0] * 6)
+    assert j.verdict is Verdict.REFUTED
+    assert j.checks[3].verdict is Verdict.REFUTED  # (b) Fisher
+    assert j.checks[4].verdict is Verdict.REFUTED  # (c) Fisher: softmax generalizes too
+
+
+def test_slow_orthograd_and_stablemax_like_softmax_are_refuted():
+    j = sc(
+        orth=[synthetic(30, None, budget=300, seed=s) for s in range(6)],
+        stablemax=[synthetic(50, None, seed=s) for s in range(6)],
+    )
+    assert j.verdict is Verdict.REFUTED
+    assert [c.verdict for c in j.checks[2:]] == [Verdict.REFUTED] * 3
+
+
+def test_softmax_that_never_fits_fails_the_positive_control():
+    assert_positive_control_failed(sc(f32=[synthetic(None, None, seed=s) for s in range(6)]))
+    # a setting that does not generalize even with weight decay
+    j = sc(decay=[synthetic(50, None, seed=s) for s in range(6)])
+    assert_positive_control_failed(j)
+    assert "weight decay" in j.reason
+
+
+def test_softmax_collapse_rejects_misaligned_shares():
+    with pytest.raises(ValueError, match="zero-loss share"):
+        sc(zero32=[0.9])
