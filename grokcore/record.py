@@ -104,6 +104,10 @@ class ClaimRecord:
     runs_trained: int = 0
     runs_cached: int = 0
     nodeid: str = ""
+    # how the verdict holds across seed sets (quick tier at several --base-seed values):
+    # {"verdicts": {base seed: verdict}, "same": k, "of": n, "fragile": bool, "why": text};
+    # None until `grokcore.report.stability` fills it from those sessions' results.json
+    stability: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

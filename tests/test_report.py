@@ -198,7 +198,7 @@ def test_results_json_accepts_numpy_values(tmp_path):
         (2.5e-5, "2.50e−5"),
         (1.5e7, "1.50e7"),
         (0.0, "0"),
-        (True, "True"),
+        (True, "yes"),
         ("n/a", "n/a"),
     ],
 )
