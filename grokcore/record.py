@@ -140,6 +140,16 @@ class ClaimRecord:
         return cls(**d)
 
 
+def verdict_expected(r: ClaimRecord) -> bool:
+    """The verdict is the one the claim's spec records as known at this scale
+    ("REFUTED expected at quick (strict): …", or an xfail that came out REFUTED)."""
+    e = r.expectation
+    return bool(e) and (
+        e.startswith(f"{Verdict(r.verdict).value} expected")
+        or (e.startswith("xfail") and Verdict(r.verdict) is Verdict.REFUTED)
+    )
+
+
 def _pair(x: Any) -> tuple[float, float] | None:
     """A JSON [lo, hi] back to a tuple; results.json's null for ±inf is restored before this."""
     return None if x is None else (float(x[0]), float(x[1]))

@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from grokcore.record import Check, ClaimRecord, Verdict
+from grokcore.record import Check, ClaimRecord, Verdict, verdict_expected
 
 __all__ = ["CAPTION", "forest_plot", "forest_png"]
 
@@ -90,6 +90,12 @@ def _draw_check(ax: Axes, c: Check, verdict: Verdict) -> None:
     ax.locator_params(axis="x", nbins=6)
 
 
+def verdict_text(r: ClaimRecord) -> str:
+    """The verdict as the row says it: "REFUTED (expected)" where the spec expects it."""
+    v = Verdict(r.verdict).value
+    return f"{v} (expected)" if verdict_expected(r) else v
+
+
 def _row_label(r: ClaimRecord) -> str:
     name = r.checks[0].name if r.checks else ""
     if len(name) > 42:
@@ -134,7 +140,7 @@ def _fill(fig: plt.Figure, axes: Iterable[Axes], records: Sequence[ClaimRecord])
             ax.text(
                 1.02,
                 0.5,
-                f"{verdict.value}\n{c.region}",
+                f"{verdict_text(r)}\n{c.region}",
                 transform=ax.transAxes,
                 ha="left",
                 va="center",

@@ -31,7 +31,7 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from grokcore.record import ClaimRecord, Verdict
+from grokcore.record import ClaimRecord, Verdict, verdict_expected
 from grokcore.report import forest, papers
 
 TEMPLATE = "template.html.j2"
@@ -111,6 +111,7 @@ def _environment() -> jinja2.Environment:
         cell=fmt_value,
         vtext=verdict_text,
         vclass=verdict_class,
+        expected=is_expected,
     )
     return env
 
@@ -144,11 +145,7 @@ VERDICT_RULE = (
 
 def is_expected(r: ClaimRecord) -> bool:
     """The verdict is the one the claim's spec records as known at this scale."""
-    e = r.expectation
-    return bool(e) and (
-        e.startswith(f"{r.verdict.value} expected")
-        or (e.startswith("xfail") and r.verdict is Verdict.REFUTED)
-    )
+    return verdict_expected(r)
 
 
 def positive_failed(r: ClaimRecord) -> bool:
@@ -317,7 +314,8 @@ def partial_banner(records: list[ClaimRecord], header: dict) -> str:
     """The partial banner: judged / selected, what is missing, the training it took; or ""."""
     selected = header.get("claims_selected") or len(records)
     n, missing = judged(records), Counter(Verdict(r.verdict) for r in records)
-    text = banner(header)
+    # the old one-line banner leads where the session was cut short; a mere gap is said below
+    text = banner(header) if header.get("interrupted") else ""
     if n >= selected and not text:
         return ""
     gaps = [f"{missing[v]} {v.value}" for v in (Verdict.NOT_RUN, Verdict.ERROR) if missing[v]]
@@ -329,7 +327,7 @@ def partial_banner(records: list[ClaimRecord], header: dict) -> str:
         line += ". Each NOT RUN card gives the command that finishes it"
     line += "."
     if text:  # the session was cut short: that first, then the counts
-        return f"{text} {line.removeprefix('Partial report: ').capitalize()}"
+        return f"{text} {line.removeprefix('Partial report: ')}"
     return line
 
 
