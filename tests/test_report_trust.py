@@ -141,7 +141,7 @@ def test_expected_refuted_is_marked_in_summary_and_forest(tmp_path):
     surprise = _record("AR-Y", Verdict.REFUTED)
     html = render_report([expected, surprise], {"scale": "quick"}, tmp_path / "index.html")
     text = html.read_text()
-    summary = text[text.index("<h2>At a glance</h2>") : text.index("<h2>Claims</h2>")]
+    summary = text[text.index("<h2>At a glance</h2>") : text.index("<h2>Papers</h2>")]
     rows = {cid: row for row in summary.split("<tr>") for cid in ("AR-X", "AR-Y") if cid in row}
     assert "REFUTED (expected)" in rows["AR-X"]
     assert "expected" not in rows["AR-Y"]
@@ -152,3 +152,32 @@ def test_expected_refuted_is_marked_in_summary_and_forest(tmp_path):
     csv = (tmp_path / "summary.csv").read_text().splitlines()
     assert csv[1].startswith("AR-X,") and ",REFUTED,yes," in csv[1]
     assert ",REFUTED,no," in csv[2]
+
+
+def test_card_parts_greyed_checks_stand_in_strength_command_papers(tmp_path):
+    from grokcore.record import Setting
+
+    failed_positive = _record(
+        "AR-P", Verdict.INCONCLUSIVE,
+        control=[Check("positive control: runs spike", 0.0, None, "≥ 1", Verdict.REFUTED)],
+        runs=[{"seed": 0}, {"seed": 1}],
+    )  # fmt: skip
+    stand_in = _record(
+        "AR-S", Verdict.SUPPORTED,
+        table=[Setting("model", "embedding MLP", "Transformer: 2 layers", why="CPU")],
+        runs=[{"seed": s} for s in range(5)],
+    )  # fmt: skip
+    html = render_report(
+        [failed_positive, stand_in], {"scale": "quick", "seeds": 5}, tmp_path / "index.html"
+    ).read_text()
+    card_p = html[html.index('id="claim-AR-P"') : html.index('id="claim-AR-S"')]
+    card_s = html[html.index('id="claim-AR-S"') :]
+    assert 'class="uninterpretable"' in card_p and "Not interpretable" in card_p
+    assert "uninterpretable" not in card_s
+    assert "stand-in model" in card_s and "stand-in model" not in card_p
+    assert "5 seeds · ours 0.1 [0.02, 0.3] vs paper —" in card_s
+    assert "2 seeds (few)" in card_p
+    assert "python3 -m pytest claims/ --scale quick -k &#39;AR-S&#39;" in card_s
+    assert "--seeds 5" in card_s
+    assert html.count('<dt id="paper-arn">') == 1  # the paper in full, once
+    assert "Investigating Grokking" in html
