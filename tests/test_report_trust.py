@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from pathlib import Path
@@ -94,10 +95,10 @@ def _record(cid: str, verdict: Verdict, **kw) -> ClaimRecord:
                   bounds=(0.8, 1.0))
         ],
     )  # fmt: skip
+    kw.setdefault("paper", "arn")
     return ClaimRecord(
-        claim_id=cid, title=f"title {cid}", paper="arn", section="§4", scale="quick",
-        verdict=verdict, **kw,
-    )  # fmt: skip
+        claim_id=cid, title=f"title {cid}", section="§4", scale="quick", verdict=verdict, **kw
+    )
 
 
 def test_partial_report_has_banner_and_judged_over_selected(tmp_path):
@@ -181,3 +182,61 @@ def test_card_parts_greyed_checks_stand_in_strength_command_papers(tmp_path):
     assert "--seeds 5" in card_s
     assert html.count('<dt id="paper-arn">') == 1  # the paper in full, once
     assert "Investigating Grokking" in html
+
+
+def test_forest_groups_by_paper_with_ls_mnist_in_its_own_panel():
+    records = [
+        _record("LS-MNIST[base]", Verdict.SUPPORTED, paper="li-sakib"),
+        _record("OG-INV", Verdict.SUPPORTED, paper="omnigrok"),
+        _record("LS-CORR", Verdict.SUPPORTED, paper="li-sakib"),
+        _record("LS-MNIST[ce]", Verdict.SUPPORTED, paper="li-sakib"),
+    ]
+    got = [(title, [r.claim_id for r in rows]) for title, rows in forest.groups(records)]
+    assert got == [
+        ("omnigrok", ["OG-INV"]),
+        ("li-sakib", ["LS-CORR"]),
+        ("li-sakib: MNIST variations (LS-MNIST)", ["LS-MNIST[base]", "LS-MNIST[ce]"]),
+    ]  # papers in order of first appearance, LS-MNIST last
+    texts = _forest_texts(records)
+    assert "li-sakib: MNIST variations (LS-MNIST)" in texts and "omnigrok" in texts
+
+
+def test_forest_draws_zero_width_ci_unbounded_rows_and_the_reason_inside_region():
+    zero = _record(
+        "OG-CE", Verdict.SUPPORTED,
+        checks=[Check("delay ratio", 0.0, (0.0, 0.0), "CI below 0.25", Verdict.SUPPORTED,
+                      bounds=(-math.inf, 0.25))],
+    )  # fmt: skip
+    unbounded = _record(
+        "AR-N", Verdict.SUPPORTED,
+        checks=[Check("rate", 0.01, (0.0, 0.05), "excludes 0.5", Verdict.SUPPORTED)],
+    )  # fmt: skip
+    inside = _record(
+        "AR-I", Verdict.INCONCLUSIVE,
+        checks=[Check("share", 0.9, (0.5, 1.0), "CI within [0.8, 1]", Verdict.INCONCLUSIVE,
+                      detail="6 of 6 runs; CI [0.5, 1] straddles 0.8", bounds=(0.8, 1.0))],
+    )  # fmt: skip
+    long_name = _record(
+        "AR-L", Verdict.SUPPORTED,
+        checks=[Check("a very long statistic name " * 4, 0.9, (0.85, 0.95), "CI within [0.8, 1]",
+                      Verdict.SUPPORTED, bounds=(0.8, 1.0))],
+    )  # fmt: skip
+    fig = forest._draw([zero, unbounded, inside, long_name])
+    try:
+        rows = {ax.texts[0].get_text().split("\n")[0]: ax for ax in fig.axes if ax.texts}
+        # the zero-width CI: a tick at its ends besides the dot
+        ticks = [ln for ln in rows["OG-CE"].lines if ln.get_marker() == "|"]
+        assert ticks and list(ticks[0].get_xdata()) == [0.0, 0.0]
+        # a row without bounds still has its dot and CI, and says its region is not shaded
+        assert any(ln.get_marker() == "o" for ln in rows["AR-N"].lines)
+        assert rows["AR-N"].collections, "the CI bar"
+        assert "not shaded" in rows["AR-N"].texts[1].get_text()
+        # an INCONCLUSIVE dot inside its region says why
+        assert "why: 6 of 6 runs" in rows["AR-I"].texts[1].get_text()
+        # long labels are wrapped, not run off the figure
+        label = rows["AR-L"].texts[0].get_text().split("\n")
+        assert len(label) <= 3 and all(len(line) <= forest.LABEL_CHARS for line in label)
+    finally:
+        forest.plt.close(fig)
+    png = forest.forest_png([zero, unbounded, inside, long_name])
+    assert png.startswith(b"\x89PNG")
