@@ -129,6 +129,7 @@ class ClaimContext:
         self.claim_id = marker.args[0] if marker else item.name
         self.fig_dir = options.report.parent / "figures" / self.claim_id
         self.arms: dict[str, list[RunConfig]] = {}
+        self.paper_arms: dict[str, list[RunConfig]] | None = None  # set by `execute`
         self.figures: list[Figure] = []
         self.trained = self.cached = 0
         self.t0 = time.time()
@@ -152,6 +153,7 @@ class ClaimContext:
             arms = spec.prepare(scope)
         except NotRun as exc:
             pytest.skip(str(exc))
+        self.paper_arms = spec.paper_arms(scope)  # the settings table's paper column
         runs = self.run(arms)
         j = spec.judge(scope, arms, runs)
         spec.draw(scope, arms, runs, j, self.figure)
@@ -264,7 +266,7 @@ class ClaimContext:
             control_summary=control_summary,
             settings=dict(settings or {}),
             deviations=list(deviations),
-            table=settings_table(self.arms) if self.arms else [],
+            table=settings_table(self.arms, self.paper_arms) if self.arms else [],
             figures=[*self.figures, *figures],
             runs=judgement.runs,
         )

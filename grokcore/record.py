@@ -104,6 +104,10 @@ class ClaimRecord:
     runs_trained: int = 0
     runs_cached: int = 0
     nodeid: str = ""
+    # how the verdict holds across seed sets (quick tier at several --base-seed values):
+    # {"verdicts": {base seed: verdict}, "same": k, "of": n, "fragile": bool, "why": text};
+    # None until `grokcore.report.stability` fills it from those sessions' results.json
+    stability: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -134,6 +138,16 @@ class ClaimRecord:
         d["figures"] = [Figure(**f) for f in d.get("figures", [])]
         d["table"] = [Setting(**t) for t in d.get("table", [])]
         return cls(**d)
+
+
+def verdict_expected(r: ClaimRecord) -> bool:
+    """The verdict is the one the claim's spec records as known at this scale
+    ("REFUTED expected at quick (strict): …", or an xfail that came out REFUTED)."""
+    e = r.expectation
+    return bool(e) and (
+        e.startswith(f"{Verdict(r.verdict).value} expected")
+        or (e.startswith("xfail") and Verdict(r.verdict) is Verdict.REFUTED)
+    )
 
 
 def _pair(x: Any) -> tuple[float, float] | None:

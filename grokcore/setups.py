@@ -38,6 +38,11 @@ _PAPER = object()  # "the quick tier keeps the paper's value"
 
 
 def _show(value: Any) -> str:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a model or task
+        from grokcore.report.settings import describe_model, describe_task
+
+        text = describe_model(value)
+        return describe_task(value) if text == describe_task(value) == str(value) else text
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)

@@ -158,6 +158,17 @@ class ClaimSpec:
     def card(self, scope: Scope, arms: Arms, j: Judgement) -> Card:
         raise NotImplementedError
 
+    def paper_arms(self, scope: Scope) -> Arms | None:
+        """The claim's runs at the paper tier (one seed), whose settings are its paper's: the
+        quick card's settings table reads its paper column from them. None where the paper
+        tier cannot be built here (its data is missing, say)."""
+        if scope.scale == "full":
+            return None  # the runs themselves are the paper tier's
+        try:
+            return self.arms(Scope("full", seeds_override=1, data_dir=scope.data_dir))
+        except Exception:  # NotRun, missing data: the table falls back on the setup's notes
+            return None
+
     def expectation(self, scale: str) -> Expectation | None:
         return self.expected.get(scale)
 

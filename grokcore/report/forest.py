@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable, Sequence
+import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -22,12 +23,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from grokcore.record import Check, ClaimRecord, Verdict
+from grokcore.record import Check, ClaimRecord, Verdict, verdict_expected
 
 __all__ = ["CAPTION", "forest_plot", "forest_png"]
 
 DPI = 110
-ROW_INCHES = 0.62
+ROW_INCHES = 0.72
 REGION_COLOR = "#1a7f37"
 # The report's badge colours, so that a point reads like the verdict beside it
 VERDICT_COLORS = {
@@ -41,7 +42,10 @@ CAPTION = (
     "Each claim's headline statistic (dot, coloured by the claim's verdict) with its "
     "confidence interval (bar) against the region the claim predicts (shaded; a line where "
     "the claim is a single value). Every row has its own x-scale, since the statistics have "
-    "different units. Claims that were not run or crashed are listed without a point."
+    "different units; a zero-width CI shows as a tick. Rows are grouped by paper, with "
+    "LS-MNIST's table of MNIST variations in a panel of its own. An expected verdict says "
+    "'(expected)'; an INCONCLUSIVE row whose dot lies inside its region says why. Claims "
+    "that were not run or crashed are listed without a point."
 )
 
 
@@ -70,6 +74,8 @@ def _draw_check(ax: Axes, c: Check, verdict: Verdict) -> None:
     color = VERDICT_COLORS.get(verdict, "0.3")
     if c.ci is not None and all(map(math.isfinite, c.ci)):
         ax.hlines(0, min(c.ci), max(c.ci), color=color, lw=2.5)
+        if max(c.ci) - min(c.ci) <= 0.01 * (x1 - x0):  # a zero-width CI: ticks at its ends
+            ax.plot(list(c.ci), [0, 0], "|", color=color, ms=14, mew=2, zorder=2)
     if math.isfinite(c.value):
         ax.plot([c.value], [0], "o", color=color, ms=7, mec="white", mew=0.8, zorder=3)
     else:
@@ -90,11 +96,15 @@ def _draw_check(ax: Axes, c: Check, verdict: Verdict) -> None:
     ax.locator_params(axis="x", nbins=6)
 
 
+def verdict_text(r: ClaimRecord) -> str:
+    """The verdict as the row says it: "REFUTED (expected)" where the spec expects it."""
+    v = Verdict(r.verdict).value
+    return f"{v} (expected)" if verdict_expected(r) else v
+
+
 def _row_label(r: ClaimRecord) -> str:
     name = r.checks[0].name if r.checks else ""
-    if len(name) > 42:
-        name = name[:41] + "…"
-    return f"{r.claim_id}\n{name}" if name else r.claim_id
+    return f"{r.claim_id}\n{_wrap(name, LABEL_CHARS, 2)}" if name else r.claim_id
 
 
 def _note(r: ClaimRecord) -> str:
@@ -108,60 +118,105 @@ def _note(r: ClaimRecord) -> str:
     return f"{verdict.value}: no statistic recorded"
 
 
+LS_MNIST = "LS-MNIST["  # li-sakib's MNIST-variations table: many rows, their own panel
+LABEL_CHARS = 38  # the left label's lines are wrapped at this many characters
+SIDE_CHARS = 40  # the right-hand verdict text's lines
+
+
+def groups(records: Sequence[ClaimRecord]) -> list[tuple[str, list[ClaimRecord]]]:
+    """The rows grouped by paper, in the order the papers first appear; LS-MNIST's rows
+    (one per variation of li-sakib's MNIST table) form a panel of their own after them."""
+    out: dict[str, list[ClaimRecord]] = {}
+    for r in records:
+        key = (
+            f"{r.paper}: MNIST variations (LS-MNIST)"
+            if r.claim_id.startswith(LS_MNIST)
+            else r.paper
+        )
+        out.setdefault(key, []).append(r)
+    keys = sorted(out, key=lambda k: "MNIST variations" in k)  # stable: LS-MNIST last
+    return [(k, out[k]) for k in keys]
+
+
+def _wrap(text: str, width: int, lines: int) -> str:
+    wrapped = textwrap.wrap(text, width) or [""]
+    if len(wrapped) > lines:
+        wrapped = wrapped[:lines]
+        wrapped[-1] = wrapped[-1][: width - 1].rstrip() + "…"
+    return "\n".join(wrapped)
+
+
+def _inside(c: Check) -> bool:
+    """The point estimate lies inside the claim's region."""
+    if c.bounds is None or not math.isfinite(c.value):
+        return False
+    return c.bounds[0] <= c.value <= c.bounds[1]
+
+
+def side_text(r: ClaimRecord) -> str:
+    """The right-hand text of a row: the verdict, its region, and why an INCONCLUSIVE row
+    whose dot sits inside its region is not SUPPORTED."""
+    c = r.checks[0]
+    lines = [verdict_text(r), _wrap(c.region, SIDE_CHARS, 2)]
+    if Verdict(r.verdict) is Verdict.INCONCLUSIVE and _inside(c):
+        why = c.detail or (r.reason.splitlines()[0] if r.reason else "")
+        if why:
+            lines.append(_wrap(f"why: {why}", SIDE_CHARS, 1))
+    elif c.bounds is None:
+        lines.append("(region is no interval: not shaded)")
+    return "\n".join(lines)
+
+
 def _draw(records: Sequence[ClaimRecord]) -> plt.Figure:
-    n = len(records)
-    fig, axes = plt.subplots(n, 1, figsize=(9.5, 0.5 + ROW_INCHES * n), squeeze=False)
+    grouped = groups(records)
+    n_rows = len(records) + len(grouped)  # a heading row per group
+    fig = plt.figure(figsize=(11, 0.5 + ROW_INCHES * n_rows))
     try:
-        _fill(fig, axes[:, 0], records)
+        _fill(fig, grouped, n_rows)
     except BaseException:
         plt.close(fig)
         raise
     return fig
 
 
-def _fill(fig: plt.Figure, axes: Iterable[Axes], records: Sequence[ClaimRecord]) -> None:
-    for ax, r in zip(axes, records, strict=True):
-        verdict = Verdict(r.verdict)
-        ax.set_yticks([])
-        for side in ("left", "right", "top"):
-            ax.spines[side].set_visible(False)
-        ax.text(
-            -0.02, 0.5, _row_label(r), transform=ax.transAxes, ha="right", va="center", fontsize=8.5
-        )
-        if r.checks and verdict not in (Verdict.NOT_RUN, Verdict.ERROR):
-            c = r.checks[0]
-            _draw_check(ax, c, verdict)
-            ax.text(
-                1.02,
-                0.5,
-                f"{verdict.value}\n{c.region}",
-                transform=ax.transAxes,
-                ha="left",
-                va="center",
-                fontsize=7.5,
-                color=VERDICT_COLORS[verdict],
-            )
-        else:
-            ax.set_xticks([])
-            ax.spines["bottom"].set_visible(False)
-            ax.text(
-                0.0,
-                0.5,
-                _note(r),
-                transform=ax.transAxes,
-                ha="left",
-                va="center",
-                fontsize=8.5,
-                color=VERDICT_COLORS.get(verdict, "0.3"),
-                style="italic",
-            )
+def _fill(fig: plt.Figure, grouped: list[tuple[str, list[ClaimRecord]]], n_rows: int) -> None:
+    grid = fig.add_gridspec(n_rows, 1, hspace=1.1)
+    i = 0
+    for title, rows in grouped:
+        head = fig.add_subplot(grid[i, 0])
+        head.axis("off")
+        head.text(-0.42, 0.1, title, transform=head.transAxes, ha="left", va="center",
+                  fontsize=10, fontweight="bold")  # fmt: skip
+        i += 1
+        for r in rows:
+            _fill_row(fig.add_subplot(grid[i, 0]), r)
+            i += 1
     fig.subplots_adjust(
-        left=0.3,
-        right=0.78,
+        left=0.34,
+        right=0.68,
         top=1 - 0.25 / fig.get_figheight(),
         bottom=0.3 / fig.get_figheight(),
-        hspace=1.1,
     )
+
+
+def _fill_row(ax: Axes, r: ClaimRecord) -> None:
+    verdict = Verdict(r.verdict)
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.text(
+        -0.02, 0.5, _row_label(r), transform=ax.transAxes, ha="right", va="center", fontsize=8.5
+    )
+    if r.checks and verdict not in (Verdict.NOT_RUN, Verdict.ERROR):
+        c = r.checks[0]
+        _draw_check(ax, c, verdict)
+        ax.text(1.02, 0.5, side_text(r), transform=ax.transAxes, ha="left", va="center",
+                fontsize=7.5, color=VERDICT_COLORS[verdict])  # fmt: skip
+    else:
+        ax.set_xticks([])
+        ax.spines["bottom"].set_visible(False)
+        ax.text(0.0, 0.5, _note(r), transform=ax.transAxes, ha="left", va="center",
+                fontsize=8.5, color=VERDICT_COLORS.get(verdict, "0.3"), style="italic")  # fmt: skip
 
 
 def forest_png(records: Sequence[ClaimRecord]) -> bytes:
@@ -171,7 +226,8 @@ def forest_png(records: Sequence[ClaimRecord]) -> bytes:
     fig = _draw(records)
     try:
         buf = io.BytesIO()
-        fig.savefig(buf, dpi=DPI, format="png")
+        # "tight": no label is clipped at the figure's edge, however long
+        fig.savefig(buf, dpi=DPI, format="png", bbox_inches="tight", pad_inches=0.15)
     finally:
         plt.close(fig)
     return buf.getvalue()

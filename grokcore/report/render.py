@@ -15,6 +15,8 @@ their path, and `load_results_json` puts them back.
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import logging
 import math
@@ -29,8 +31,8 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from grokcore.record import ClaimRecord, Verdict
-from grokcore.report import forest
+from grokcore.record import ClaimRecord, Verdict, verdict_expected
+from grokcore.report import forest, papers
 
 TEMPLATE = "template.html.j2"
 SCHEMA_VERSION = 2  # 1: the unversioned files before it (display strings in the header)
@@ -43,7 +45,7 @@ def fmt(x: Any) -> str:
     if x is None:
         return "—"
     if isinstance(x, bool | np.bool_):
-        return str(bool(x))
+        return "yes" if x else "no"
     if isinstance(x, Integral):
         return str(int(x)).replace("-", MINUS)
     if not isinstance(x, Real):
@@ -76,9 +78,13 @@ def fmt_ci(ci: Iterable[float] | None) -> str:
 
 
 def fmt_value(x: Any) -> str:
-    """A table cell: numbers via `fmt`, containers as compact JSON, the rest as text."""
-    if isinstance(x, dict | list | tuple):
-        return json.dumps(x, separators=(", ", ": "), default=_json_default, ensure_ascii=False)
+    """A table cell: numbers via `fmt`, lists as "a, b, c", mappings as "k: v; …", yes/no."""
+    if isinstance(x, np.ndarray):
+        x = x.tolist()
+    if isinstance(x, dict):
+        return "; ".join(f"{k}: {fmt_value(v)}" for k, v in x.items()) or "—"
+    if isinstance(x, list | tuple):
+        return ", ".join(fmt_value(v) for v in x) or "—"
     return fmt(x)
 
 
@@ -105,6 +111,7 @@ def _environment() -> jinja2.Environment:
         cell=fmt_value,
         vtext=verdict_text,
         vclass=verdict_class,
+        expected=is_expected,
     )
     return env
 
@@ -123,13 +130,94 @@ def _figure_src(path: str, out_dir: Path) -> str | None:
     return None
 
 
-def _card(record: ClaimRecord, out_dir: Path) -> dict[str, Any]:
+POSITIVE = "positive control"  # the name every positive control's check starts with
+VERDICT_RULE = (
+    "One rule decides every verdict. Each check compares a statistic's confidence interval "
+    "with the claim's region: inside is SUPPORTED, outside REFUTED, straddling (or too many "
+    "censored runs) INCONCLUSIVE; a claim is SUPPORTED when all its checks are, REFUTED when "
+    "any is, else INCONCLUSIVE. Only a positive control (an arm that must show the "
+    "phenomenon) can change that: if it fails, the claim is INCONCLUSIVE and its checks are "
+    "greyed as not interpretable. The other controls (where the effect must not appear) are "
+    "reported beside the checks; one that fails is flagged on the claim's row, and it lowers "
+    "the verdict only where the claim counts it among its checks."
+)
+
+
+def is_expected(r: ClaimRecord) -> bool:
+    """The verdict is the one the claim's spec records as known at this scale."""
+    return verdict_expected(r)
+
+
+def positive_failed(r: ClaimRecord) -> bool:
+    """A positive control did not hold: the checks say nothing about the claim."""
+    return any(
+        c.name.startswith(POSITIVE) and c.verdict is not Verdict.SUPPORTED for c in r.control
+    )
+
+
+def failed_controls(r: ClaimRecord) -> list[str]:
+    """The names of the controls (not positive ones) that did not hold."""
+    return [
+        c.name for c in r.control if POSITIVE not in c.name and c.verdict is not Verdict.SUPPORTED
+    ]
+
+
+def stand_in(r: ClaimRecord) -> bool:
+    """The record's model is not the paper's (the quick tier's CPU stand-in)."""
+    return r.scale == "quick" and any(row.name == "model" and row.deviates for row in r.table)
+
+
+def n_seeds(r: ClaimRecord) -> int | None:
+    """How many seeds the runs used (distinct `seed` values), or None if the runs lack it."""
+    seeds = {run["seed"] for run in r.runs if "seed" in run}
+    return len(seeds) or None
+
+
+def strength(r: ClaimRecord) -> str:
+    """How firm the verdict is, in words: the seeds, and our effect beside the paper's."""
+    parts = []
+    if (n := n_seeds(r)) is not None:
+        parts.append(f"{n} seed{'s' if n != 1 else ''}" + (" (few)" if n <= 3 else ""))
+    if r.checks:
+        c = r.checks[0]
+        ours = fmt(c.value) + (f" {fmt_ci(c.ci)}" if c.ci is not None else "")
+        parts.append(f"ours {ours} vs paper {c.paper_value or '—'}")
+    if r.stability:
+        parts.append(stability_text(r.stability))
+    return " · ".join(parts)
+
+
+def stability_text(st: dict) -> str:
+    """'same verdict at 3 of 3 seed sets', with 'fragile' and why where it flips."""
+    text = f"same verdict at {st.get('same', '?')} of {st.get('of', '?')} seed sets"
+    if st.get("fragile"):
+        text += " — fragile" + (f": {st['why']}" if st.get("why") else "")
+    return text
+
+
+def command(r: ClaimRecord, header: dict) -> str:
+    """The command line that reproduces this card (from the repository's root)."""
+    args = [f"--scale {r.scale}", f"-k '{r.claim_id}'", "-p no:cacheprovider"]
+    if header.get("seeds"):
+        args.append(f"--seeds {header['seeds']}")
+    if header.get("base_seed"):
+        args.append(f"--base-seed {header['base_seed']}")
+    return "python3 -m pytest claims/ " + " ".join(args)
+
+
+def _card(record: ClaimRecord, out_dir: Path, header: dict | None = None) -> dict[str, Any]:
     """What the template needs for one claim, beyond the record itself."""
     columns: list[str] = []
     for run in record.runs:
         columns += [k for k in run if k not in columns]
     return {
         "r": record,
+        "expected": is_expected(record),
+        "uninterpretable": positive_failed(record),
+        "failed_controls": failed_controls(record),
+        "stand_in": stand_in(record),
+        "strength": strength(record),
+        "command": command(record, header or {}),
         "figures": [
             {"caption": f.caption, "path": f.path, "src": _figure_src(f.path, out_dir)}
             for f in record.figures
@@ -185,12 +273,14 @@ def display_header(header: dict) -> list[tuple[str, str]]:
             ("runs trained / from cache", f"{h.pop('runs_trained')} / {h.pop('runs_cached')}")
         )
     if "claims_selected" in h and "claims_reported" in h:
-        rows.append(
-            (
-                "claims with a verdict / selected",
-                f"{h.pop('claims_reported')} / {h.pop('claims_selected')}",
-            )
-        )
+        reported, selected = h.pop("claims_reported"), h.pop("claims_selected")
+        if "claims_judged" in h:
+            rows.append(("claims judged / selected", f"{h.pop('claims_judged')} / {selected}"))
+        rows.append(("claims with a record / selected", f"{reported} / {selected}"))
+    if "plan_training_s" in h:
+        secs = h.pop("plan_training_s")
+        runs = h.pop("runs_trained_by_plan", None)
+        rows.append(("training in this session", f"{fmt(runs)} runs in {_duration(secs or 0)}"))
     take("precision", "precision", _precision_text)
     take("interrupted", "interrupted", lambda b: "yes" if b else "no")
     take("stopped", "stopped because", lambda s: s or "—")
@@ -204,8 +294,76 @@ def display_header(header: dict) -> list[tuple[str, str]]:
     return rows + [(k, fmt_value(v)) for k, v in h.items()]
 
 
+def judged(records: list[ClaimRecord]) -> int:
+    """Claims with a verdict on the claim (not NOT RUN, not ERROR)."""
+    done = (Verdict.SUPPORTED, Verdict.REFUTED, Verdict.INCONCLUSIVE)
+    return sum(Verdict(r.verdict) in done for r in records)
+
+
+def training_text(header: dict) -> str:
+    """The training this session did, e.g. "12 runs trained (3 min), 40 read from the cache"."""
+    trained, cached = header.get("runs_trained"), header.get("runs_cached")
+    if trained is None:
+        return ""
+    secs = header.get("plan_training_s")
+    took = f" ({_duration(secs)} in the plan)" if secs else ""
+    return f"{trained} runs trained{took}, {cached or 0} read from the run cache"
+
+
+def partial_banner(records: list[ClaimRecord], header: dict) -> str:
+    """The partial banner: judged / selected, what is missing, the training it took; or ""."""
+    selected = header.get("claims_selected") or len(records)
+    n, missing = judged(records), Counter(Verdict(r.verdict) for r in records)
+    # the old one-line banner leads where the session was cut short; a mere gap is said below
+    text = banner(header) if header.get("interrupted") else ""
+    if n >= selected and not text:
+        return ""
+    gaps = [f"{missing[v]} {v.value}" for v in (Verdict.NOT_RUN, Verdict.ERROR) if missing[v]]
+    line = f"Partial report: {n} / {selected} selected claims judged"
+    line += f" ({', '.join(gaps)})" if gaps else ""
+    if training := training_text(header):
+        line += f"; {training}"
+    if missing[Verdict.NOT_RUN]:
+        line += ". Each NOT RUN card gives the command that finishes it"
+    line += "."
+    if text:  # the session was cut short: that first, then the counts
+        return f"{text} {line.removeprefix('Partial report: ')}"
+    return line
+
+
+def latest_example(out_dir: Path, root: Path | None = None) -> tuple[str, str] | None:
+    """(name, href) of the newest published paper-tier report under reports/examples/."""
+    root = root or Path(__file__).resolve().parents[2]
+    found = sorted(
+        (d for d in (root / "reports" / "examples").glob("*") if (d / "index.html").is_file()),
+        key=lambda d: d.name,
+    )
+    paper = [d for d in found if "cpu" not in d.name] or found
+    if not paper:
+        return None
+    target = paper[-1] / "index.html"
+    try:
+        href = os.path.relpath(target, out_dir.resolve())
+    except ValueError:  # another drive (Windows)
+        href = target.as_uri()
+    return f"reports/examples/{paper[-1].name}", href
+
+
+def tier_banner(header: dict, out_dir: Path) -> dict[str, str] | None:
+    """The quick tier's banner: what this tier is, and where the paper-scale verdicts are."""
+    if header.get("scale") != "quick":
+        return None
+    text = (
+        "Quick tier: CPU stand-ins of each claim's setting (smaller models, tasks and "
+        "budgets, each change in the card's settings table). It is a regression check of "
+        "the suite, not a replication: paper-scale verdicts are in the paper tier."
+    )
+    ex = latest_example(out_dir)
+    return {"text": text, "name": ex[0] if ex else "", "href": ex[1] if ex else ""}
+
+
 def banner(header: dict) -> str:
-    """One sentence when the report is partial, else ""."""
+    """One sentence when the session was cut short or claims lack a verdict, else ""."""
     selected, reported = header.get("claims_selected"), header.get("claims_reported")
     gap = selected is not None and reported is not None and reported < selected
     if header.get("interrupted"):
@@ -237,24 +395,119 @@ def _forest(records: list[ClaimRecord]) -> dict[str, str] | None:
     return {"src": src, "caption": forest.CAPTION, "error": ""}
 
 
+SUMMARY_CSV = "summary.csv"
+SUMMARY_COLUMNS = (
+    "claim", "paper", "section", "title", "verdict", "expected", "stand_in", "statistic",
+    "value", "ci_lo", "ci_hi", "paper_value", "seeds", "stability", "reason",
+)  # fmt: skip
+
+
+def summary_rows(records: list[ClaimRecord]) -> list[dict[str, Any]]:
+    """The summary table as plain values, one dict a claim (the CSV beside the report)."""
+    rows = []
+    for r in records:
+        c = r.checks[0] if r.checks else None
+        rows.append(
+            {
+                "claim": r.claim_id,
+                "paper": r.paper,
+                "section": r.section,
+                "title": r.title,
+                "verdict": Verdict(r.verdict).value,
+                "expected": "yes" if is_expected(r) else "no",
+                "stand_in": "yes" if stand_in(r) else "no",
+                "statistic": c.name if c else "",
+                "value": "" if c is None else c.value,
+                "ci_lo": "" if c is None or c.ci is None else c.ci[0],
+                "ci_hi": "" if c is None or c.ci is None else c.ci[1],
+                "paper_value": (c.paper_value or "") if c else "",
+                "seeds": n_seeds(r) or "",
+                "stability": stability_text(r.stability) if r.stability else "",
+                "reason": r.reason,
+            }
+        )
+    return rows
+
+
+def write_summary_csv(records: list[ClaimRecord], path: str | Path) -> Path:
+    """The summary table as CSV at `path` (written atomically)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(summary_rows(records))
+    _atomic_write(Path(path), buf.getvalue())
+    return Path(path)
+
+
+def _papers(records: list[ClaimRecord]) -> list[dict[str, Any]]:
+    """Each paper of the report once, in full, with its claims' verdict counts."""
+    out = []
+    for short in dict.fromkeys(r.paper for r in records):
+        mine = [r for r in records if r.paper == short]
+        counts = Counter(Verdict(r.verdict).value for r in mine)
+        out.append(
+            {
+                "p": papers.paper(short),
+                "n": len(mine),
+                "counts": ", ".join(
+                    f"{v.value}: {counts[v.value]}" for v in Verdict if counts[v.value]
+                ),
+                "ids": [r.claim_id for r in mine],
+            }
+        )
+    return out
+
+
 def render_report(records: list[ClaimRecord], header: dict, path: str | Path) -> Path:
-    """Write the HTML verdict report for `records` to `path` and return it."""
+    """Write the HTML verdict report for `records` to `path` (and summary.csv beside it)."""
     path = Path(path)
+    header = {**header, "claims_judged": judged(records)}
+    load_stability(records, path.parent)
     counts = Counter(Verdict(r.verdict) for r in records)
+    expected = Counter(Verdict(r.verdict) for r in records if is_expected(r))
+    write_summary_csv(records, path.with_name(SUMMARY_CSV))
     html = (
         _environment()
         .get_template(TEMPLATE)
         .render(
             header=display_header(header),
-            banner=banner(header),
+            banner=partial_banner(records, header),
+            tier=tier_banner(header, path.parent),
+            rule=VERDICT_RULE,
             forest=_forest(records),
             records=records,
-            cards=[_card(r, path.parent) for r in records],
-            counts=[(v, counts.get(v, 0)) for v in Verdict],
+            cards=[_card(r, path.parent, header) for r in records],
+            counts=[(v, counts.get(v, 0), expected.get(v, 0)) for v in Verdict],
+            papers=_papers(records),
+            summary_csv=SUMMARY_CSV,
+            results_json="results.json",
         )
     )
     _atomic_write(path, html)
     return path
+
+
+STABILITY_FILE = "stability.json"
+
+
+def load_stability(records: list[ClaimRecord], out_dir: Path) -> None:
+    """Fill each record's `stability` from stability.json beside the report, if there is one.
+
+    The file (written by `python3 -m grokcore.report.stability`, from the results.json of
+    quick-tier sessions at several --base-seed values) maps claim id -> {"verdicts": {base
+    seed: verdict}, "same": k, "of": n, "fragile": bool, "why": text}. A record that already
+    carries a stability keeps it; an unreadable file is a warning, not a failure."""
+    f = out_dir / STABILITY_FILE
+    if not f.is_file():
+        return
+    try:
+        table = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        log.warning("%s not read: %s", f, e)
+        return
+    for r in records:
+        if r.stability is None and isinstance(table.get(r.claim_id), dict):
+            r.stability = table[r.claim_id]
 
 
 def _json_default(o: Any) -> Any:

@@ -1,11 +1,13 @@
 """A claim's settings as a readable table: setting | arm | ours | paper | why.
 
-`settings_table` reads the first config of each arm of a claim (the arms differ in
-the swept knob, not in the rest), flattens it to dotted names with short values
+`settings_table` reads every config of each arm of a claim (a setting swept inside an
+arm lists its values), flattens them to dotted names with short values
 ("optim.lr" -> "0.003", "batch_size" -> "full batch"), and fills the paper column
 from the configs' `notes`: each note is a `Setting` that `grokcore.setups` attaches
 where a value departs from the paper, with why. Where no note exists we follow the
-paper, so paper = ours. Seeds are left out: they are per run, not per setting.
+paper, so paper = ours. At the quick tier the claim's paper-tier configs, where they can
+be built, give the paper column instead: a stand-in borrowed from another paper's setup
+would otherwise print that paper's values. Seeds are left out: they are per run.
 """
 
 from __future__ import annotations
@@ -157,35 +159,139 @@ def _resolve(cfg: RunConfig, name: str) -> str | None:
 
 
 Cell = tuple[str, str, str]  # ours, paper, why
+NO_VALUE = "—"  # a value the paper does not give, or an arm lacks
+_SWEPT_SHOWN = 6  # a swept setting lists this many of its values
 
 
 def _cells(cfg: RunConfig) -> dict[str, Cell]:
-    """One arm's rows: its flat settings with its notes applied, then notes that match no row."""
+    """One config's rows: its flat settings with its notes applied, then notes that match no
+    row. A note named "optim.lr (η_D)" describes the row "optim.lr": it lends that row its
+    paper value and reason instead of becoming a second, conflicting row."""
     notes = {n.name: n for n in cfg.notes}
+    flat = flatten(cfg)
+    for name in list(notes):
+        base = name.split(" (", 1)[0]
+        if base != name and base in flat and base not in notes:
+            notes[base] = notes.pop(name)
+        elif base != name and base in flat:
+            notes.pop(name)  # the row has its own note: the qualified copy would contradict it
     cells: dict[str, Cell] = {}
-    for name, ours in flatten(cfg).items():
+    for name, ours in flat.items():
         note = notes.pop(name, None)
         cells[name] = (ours, note.paper, note.why) if note else (ours, ours, "")
     for name, note in notes.items():
         ran = _resolve(cfg, name)  # the value we ran, not the note's copy of it
         cells[name] = (note.ours if ran is None else ran, note.paper, note.why)
-    return cells
+    return _composites(cells)
 
 
-def settings_table(arms: Mapping[str, Sequence[RunConfig]]) -> list[Setting]:
-    """One row per setting from the first config of each arm; one row per arm where arms differ.
+def _composites(cells: dict[str, Cell]) -> dict[str, Cell]:
+    """A composite row ("task", "model") whose own paper value is ours while a sub-row
+    ("task.p") says the paper differs would contradict that sub-row: it points to them."""
+    out = dict(cells)
+    for head in ("task", "model", "optim"):
+        if head not in cells:
+            continue
+        ours, paper, why = cells[head]
+        subs = [n for n, (o, p, _) in cells.items() if n.startswith(head + ".") and o != p]
+        if paper == ours and subs:
+            out[head] = (ours, f"ours, except {', '.join(subs)} (rows below)", why)
+    return out
+
+
+def _joined(values: Sequence[str]) -> str:
+    """One text for a setting over several runs: the value, or the swept values in order."""
+    unique = list(dict.fromkeys(values))
+    if len(unique) == 1:
+        return unique[0]
+    shown = "; ".join(unique[:_SWEPT_SHOWN]) + ("; …" if len(unique) > _SWEPT_SHOWN else "")
+    return f"swept: {shown} ({len(unique)} values)"
+
+
+def _arm_cells(cfgs: Sequence[RunConfig]) -> dict[str, Cell]:
+    """An arm's rows over all of its configs: a setting that varies shows its values."""
+    per_cfg = [_cells(c) for c in cfgs]
+    names = list(dict.fromkeys(n for cells in per_cfg for n in cells))
+    out: dict[str, Cell] = {}
+    for name in names:
+        got = [cells[name] for cells in per_cfg if name in cells]
+        why = next((w for _, _, w in got if w), "")
+        out[name] = (_joined([o for o, _, _ in got]), _joined([p for _, p, _ in got]), why)
+    return out
+
+
+def _paper_value(cfgs: Sequence[RunConfig], name: str) -> str | None:
+    """What the paper-tier configs (the claim's own paper's setup) hold at `name`: a
+    paper-tier note's paper value, else the value they run; None where they hold none."""
+    values = []
+    for cfg in cfgs:
+        note = next((n for n in cfg.notes if n.name == name), None)
+        flat = flatten(cfg)
+        if note is not None:
+            values.append(note.paper)
+        elif name in flat:
+            values.append(flat[name])
+        elif (ran := _resolve(cfg, name)) is not None:
+            values.append(ran)
+    return _joined(values) if values else None
+
+
+def _paper_arm(arm: str, index: int, n_arms: int, paper: Mapping[str, Sequence[RunConfig]]):
+    """The paper tier's configs for one arm: the same name, else the same place when both
+    tiers have as many arms, else all of them (a value they share, or their sweep)."""
+    if arm in paper and len(paper[arm]):
+        return list(paper[arm])
+    if len(paper) == n_arms:
+        return list(list(paper.values())[index])
+    return [c for cs in paper.values() for c in cs]
+
+
+def _with_paper(cells: dict[str, Cell], paper_cfgs: Sequence[RunConfig]) -> dict[str, Cell]:
+    """`cells` with the paper column read from the claim's own paper tier (`paper_cfgs`).
+
+    A quick stand-in borrowed from another paper's setup (arn's claims on Nanda's
+    transformer) carries that setup's notes, whose paper values are the other paper's: the
+    paper tier's configs are the claim's paper. A row they do not hold is "—" unless a
+    note of our own says what the paper gives there."""
+    out: dict[str, Cell] = {}
+    for name, (ours, noted, why) in cells.items():
+        paper = _paper_value(paper_cfgs, name)
+        if paper is None:
+            paper = noted if noted != ours else NO_VALUE
+        if paper != ours and not why:
+            subs = {w for n, (_, _, w) in cells.items() if n.startswith(name + ".") and w}
+            why = "; ".join(sorted(subs)) or "the quick tier's stand-in setup"
+        out[name] = (ours, paper, why)
+    return out
+
+
+def settings_table(
+    arms: Mapping[str, Sequence[RunConfig]],
+    paper_arms: Mapping[str, Sequence[RunConfig]] | None = None,
+) -> list[Setting]:
+    """One row per setting over each arm's configs; one row per arm where arms differ.
 
     A setting equal (value, paper value and reason) in every arm is one row with arm "".
-    An arm without any configs is skipped; a setting an arm lacks shows there as "—".
+    A setting that varies inside an arm (a sweep) lists its values. An arm without any
+    configs is skipped; a setting an arm lacks shows there as "—".
+
+    paper_arms: the claim's configs at the paper tier, for a table of the quick tier: the
+    paper column is then read from them (see `_with_paper`). Without them it is the notes'
+    paper value, or ours where no note says otherwise.
     """
-    firsts = {arm: cfgs[0] for arm, cfgs in arms.items() if len(cfgs)}
-    per_arm = {arm: _cells(cfg) for arm, cfg in firsts.items()}
+    present = {arm: list(cfgs) for arm, cfgs in arms.items() if len(cfgs)}
+    per_arm = {arm: _arm_cells(cfgs) for arm, cfgs in present.items()}
+    if paper_arms:
+        per_arm = {
+            arm: _with_paper(cells, _paper_arm(arm, i, len(present), paper_arms))
+            for i, (arm, cells) in enumerate(per_arm.items())
+        }
     names: list[str] = []  # the config's own settings first, then notes that match none
-    for cfg in firsts.values():
-        names += [n for n in flatten(cfg) if n not in names]
+    for cfgs in present.values():
+        names += [n for n in flatten(cfgs[0]) if n not in names]
     for cells in per_arm.values():
         names += [n for n in cells if n not in names]
-    missing: Cell = ("—", "—", "")
+    missing: Cell = (NO_VALUE, NO_VALUE, "")
     rows: list[Setting] = []
     for name in names:
         by_arm = {arm: cells.get(name, missing) for arm, cells in per_arm.items()}
