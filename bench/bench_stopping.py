@@ -71,9 +71,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args()
     warnings.simplefilter("ignore")
-    if a.core_version:
-        from grokcore import config
+    from grokcore import config
 
+    core = config.CORE_VERSION
+    if a.core_version:
         config.CORE_VERSION = a.core_version
     scope, cache = Scope("quick"), RunCache(a.cache)
     configs, claims = [], []
@@ -112,6 +113,7 @@ def main() -> None:
         "claims": claims,
     }
     if a.stopped_cache:
+        config.CORE_VERSION = core  # a cache this commit trained
         sc = RunCache(a.stopped_cache)
         trained = 0
         for key in unique_by_key(configs):
