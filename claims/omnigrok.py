@@ -356,6 +356,16 @@ class OgInv(ClaimSpec):
 # has an LU time of 6,931 within its 7,500).
 MNIST_FULL_STEPS = 210_000
 MNIST_DELAY_BOUND = 10.0  # D(α = 8) ≫ D(α = 1): the ratio's CI above this
+
+
+def _mnist_stopping(scope: Scope, where: str) -> Stopping:
+    """The MNIST claims' rule: at the tier's fit and generalization thresholds."""
+    taus = setups.mnist_taus(scope.scale)
+    rule = StopRule(train=taus["tau_train"], test=taus["tau_test"])
+    why = f"it reads t_train (train ≥ 0.99) and t_test (test ≥ the tier's MNIST τ) {where}"
+    return Stopping(rule, STOP_WHY + why)
+
+
 MNIST_FIT_TAU = 0.99  # train accuracy at which the test accuracy at the fit is read
 MNIST_MIN_GAP = 0.2  # α = 8's test accuracy at the fit is ≥ this below its final value
 MNIST_MIN_SIZES = 2  # OG-DATA: sizes with generalizing runs needed for the trend
@@ -449,16 +459,7 @@ class OgData(ClaimSpec):
     quick_seconds = 21
 
     def stopping(self, scope: Scope) -> Stopping:
-        taus = setups.mnist_taus(scope.scale)
-        rule = StopRule(train=taus["tau_train"], test=taus["tau_test"])
-        return Stopping(
-            rule,
-            STOP_WHY
-            + (
-                "it reads t_train (train ≥ 0.99) and t_test (test ≥ the tier's MNIST "
-                "τ) per data size"
-            ),
-        )
+        return _mnist_stopping(scope, "per data size")
 
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(2)
@@ -512,16 +513,7 @@ class OgCe(ClaimSpec):
     quick_seconds = 0  # not measured: its MSE arm is OG-MNIST's α = 8 runs
 
     def stopping(self, scope: Scope) -> Stopping:
-        taus = setups.mnist_taus(scope.scale)
-        rule = StopRule(train=taus["tau_train"], test=taus["tau_test"])
-        return Stopping(
-            rule,
-            STOP_WHY
-            + (
-                "it reads t_train (train ≥ 0.99) and t_test (test ≥ the tier's MNIST "
-                "τ) in each loss arm"
-            ),
-        )
+        return _mnist_stopping(scope, "in each loss arm")
 
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(3)

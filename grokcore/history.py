@@ -94,13 +94,13 @@ class History:
 
     def until(self, step: int, rule: str) -> History:
         """This run as a stopping rule at `step` (an evaluated step) would have left it: the
-        first part of its curves and batch losses, bit for bit, marked stopped there."""
+        first part of its curves and batch losses, bit for bit, marked stopped there. Kept
+        final weights are dropped: they are the weights at the budget, not at `step` (a
+        request with a rule never keeps weights; another claim's request kept them)."""
         if step not in self.steps:
             raise ValueError(f"step {step} is not an evaluated step of this run")
         if self.stopped_at is not None and step > self.stopped_at:
             raise ValueError(f"this run stopped at {self.stopped_at}, before step {step}")
-        if self.final_params is not None:
-            raise ValueError("a run that keeps its final parameters cannot be cut short")
         n = int(np.searchsorted(self.steps, step, side="right"))
         return History(
             steps=self.steps[:n],

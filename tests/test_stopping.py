@@ -98,6 +98,16 @@ def test_the_rule_is_outside_the_key_and_refused_with_kept_weights():
     assert merged[c.key()].stop == tuple(sorted({FAST, StopRule()}))
 
 
+def test_a_run_kept_with_weights_for_one_claim_is_served_cut_and_weightless_to_another(tmp_path):
+    """BX-FOURIER keeps the weights of runs that ruled claims also read (OG-NORM's)."""
+    c = grokking(2)
+    kept, ruled = run([c.replace(keep_params=True), c.replace(stop=(FAST,))], RunCache(tmp_path),
+                      progress=False)  # fmt: skip
+    assert kept.final_params is not None and kept.stopped_at is None
+    assert ruled.stopped_at is not None and ruled.final_params is None
+    assert_prefix(ruled, kept)
+
+
 def test_a_stopped_history_round_trips_through_bytes():
     (h,) = Ensemble([grokking(2, stop=(FAST,))]).train()
     assert h.stopped_at is not None and h.stopped_at < h.budget
