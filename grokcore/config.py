@@ -30,7 +30,10 @@ from grokcore.stopping import StopRule
 #    runs would differ in the last bits from a fresh run). Stopping rules do not bump: a
 #    stopped run is the first part of the full one, and the cache serves it only to a
 #    request that would have stopped there (grokcore/runs.py `serves`).
-CORE_VERSION = "4"
+# 5: full-batch runs of different training-set sizes no longer share an ensemble (they were
+#    padded to the largest, which rounds the loss and gradient sums differently from the run
+#    alone); entries trained padded would differ in the last bits from a fresh run.
+CORE_VERSION = "5"
 
 OPERATIONS = (
     "x+y",
@@ -739,17 +742,6 @@ class RunConfig:
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
-    def _size_bucket(self) -> int | None:
-        """log2 of the training-set size, roughly: which full-batch runs to pad together."""
-        t = self.task
-        if isinstance(t, ModularTask):
-            n = t.train_frac * t.p * t.p
-        elif isinstance(t, TeacherStudentTask | MnistTask | ImdbTask | Qm9Task):
-            n = t.n_train
-        else:
-            return None
-        return int(math.log2(max(n, 1)))
-
     def ensemble_key(self) -> tuple:
         """Runs with equal ensemble keys can train together as one batched program."""
         task = self.task
@@ -760,11 +752,10 @@ class RunConfig:
             getattr(task, "d_out", None),
             getattr(task, "threshold", None),
             getattr(task, "targets", None),  # the representation toy's output width
-            # minibatch vs full batch depends on the train size: keep sizes apart; full-batch
-            # members are padded to the largest split, so only sizes within 2× train together
-            (getattr(task, "train_frac", None), getattr(task, "n_train", None))
-            if self.batch_size is not None
-            else self._size_bucket(),
+            # the split sizes, exactly: a full-batch member padded to a larger split sums its
+            # loss and gradients over a longer axis, which rounds differently from the run
+            # alone (issue 21: one run, one result, whichever claims it trains beside)
+            (getattr(task, "train_frac", None), getattr(task, "n_train", None)),
         )
         o = self.optim
         return (

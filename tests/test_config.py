@@ -297,10 +297,11 @@ def test_ensemble_key_groups_runs_that_can_batch():
         run(init_scale=3.0),
         run(constrain_norm=True),
         run(optim=Optimizer(lr=0.1, weight_decay=2.0, wd_on_at=5)),
-        run(task=ModularTask("x-y", 7, 0.6)),  # another op, a split of a similar size
+        run(task=ModularTask("x-y", 7, 0.5)),  # another op, a split of the same size
     ]
     different = [
-        run(task=ModularTask("x-y", 7, 0.9)),  # full-batch splits ≥ 2× apart: no padding
+        run(task=ModularTask("x-y", 7, 0.6)),  # full batch: another split size is never padded
+        run(task=ModularTask("x-y", 7, 0.9)),
         run(steps=99),
         run(loss="mse"),
         run(batch_size=4),
