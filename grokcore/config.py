@@ -127,6 +127,18 @@ class ModularTask:
         if not 0.0 < _real(self, "train_frac") < 1.0:
             _fail(self, "train_frac", self.train_frac, "train fraction must lie in (0, 1)")
 
+    @property
+    def n_pairs(self) -> int:
+        """Pairs in the table (`grokcore.data.modular.modular_table`): x ÷ y drops y = 0."""
+        return self.p * (self.p - 1) if self.op == "x/y" else self.p * self.p
+
+    @property
+    def split_sizes(self) -> tuple[int, int]:
+        """(train, test) pairs of the split (`grokcore.data.modular.split_indices`)."""
+        n = self.n_pairs
+        n_train = min(max(round(self.train_frac * n), 1), n - 1)
+        return n_train, n - n_train
+
 
 @dataclass(frozen=True)
 class TeacherStudentTask:
@@ -752,10 +764,12 @@ class RunConfig:
             getattr(task, "d_out", None),
             getattr(task, "threshold", None),
             getattr(task, "targets", None),  # the representation toy's output width
-            # the split sizes, exactly: a full-batch member padded to a larger split sums its
-            # loss and gradients over a longer axis, which rounds differently from the run
-            # alone (issue 21: one run, one result, whichever claims it trains beside)
-            (getattr(task, "train_frac", None), getattr(task, "n_train", None)),
+            # the split sizes, exactly: a member padded to a larger split sums its loss and
+            # gradients over a longer axis, which rounds differently from the run alone
+            # (issue 21: one run, one result, whichever claims it trains beside)
+            task.split_sizes
+            if isinstance(task, ModularTask)
+            else (getattr(task, "n_train", None), getattr(task, "n_test", None)),
         )
         o = self.optim
         return (
