@@ -209,3 +209,13 @@ def test_members_with_gradient_filters_leave_and_the_rest_train_on_unchanged(ste
     assert part[0].stopped_at is not None
     for p, f in zip(part, full, strict=True):
         assert_prefix(p, f)
+
+
+def test_after_training_an_ensemble_holds_the_members_still_active_and_trains_no_more():
+    """Its configs, K and rows agree (the members that stopped left with their rows)."""
+    ens = Ensemble([grokking(2, stop=(FAST,)), grokking(1, wd=0.0)])
+    hs = ens.train()
+    assert hs[0].stopped_at is not None and hs[1].stopped_at is None
+    assert ens.k == len(ens.configs) == ens.flat.shape[0] == 1 and ens.configs[0].seed == 1
+    with pytest.raises(RuntimeError, match="trained already"):
+        ens.train()

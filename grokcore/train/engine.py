@@ -169,6 +169,7 @@ class Ensemble:
         if self.device.type == "cpu":
             keep_freed_memory()
         self.k = len(configs)
+        self._trained = False
         self.cfg = configs[0]  # fields shared by every member (ensemble key)
         self.dtype = self.cfg.torch_dtype
         self.data: list[TaskData] = [build_data(c.task, c.split_seed) for c in configs]
@@ -315,7 +316,11 @@ class Ensemble:
 
     def train(self, progress: Progress | None = None) -> list[History]:
         """Train every member for the shared step budget, or until its stopping rule ends it
-        (`RunConfig.stop`, grokcore/stopping.py); return one History per member, in order."""
+        (`RunConfig.stop`, grokcore/stopping.py); return one History per member, in order.
+        An ensemble trains once: afterwards it holds the members still active at the end."""
+        if self._trained:
+            raise RuntimeError("this ensemble has trained already: build a new one")
+        self._trained = True
         cfg = self.cfg
         schedule = eval_schedule(cfg.steps, cfg.eval_points, cfg.eval_every)
         samplers = None
@@ -378,10 +383,9 @@ class Ensemble:
             table = stepper.batch_loss.cpu().numpy()
             for j, i in enumerate(active):
                 losses[i] = table[:, j]
-        self.flat = self.flat.detach()
-        self._final_rows = {i: j for j, i in enumerate(active)}
-        self.configs, self.k = members, len(members)  # for `_histories`
-        return self._histories(schedule, records, losses, stopped)
+        self.flat = self.flat.detach()  # the members still active: configs, k and rows agree
+        final_rows = {i: j for j, i in enumerate(active)}
+        return self._histories(members, schedule, records, losses, stopped, final_rows)
 
     def _stops(
         self,
@@ -441,13 +445,17 @@ class Ensemble:
 
     def _histories(
         self,
+        members: list[RunConfig],
         schedule: list[int],
         records: list[tuple[list[int], dict[str, np.ndarray]]],
         losses: dict[int, np.ndarray],
         stopped: dict[int, int],
+        final_rows: dict[int, int],
     ) -> list[History]:
+        """One History per original member: its evaluations while it was active, its batch
+        losses, and its final row of `flat` (`final_rows`: member -> row) if it kept one."""
         out = []
-        for i, c in enumerate(self.configs):
+        for i, c in enumerate(members):
             rows = [(r, act.index(i)) for act, r in records if i in act]
             cols = {k: np.array([r[k][j] for r, j in rows]) for k in rows[0][0]}  # (T_i, ...)
             steps = np.asarray(schedule[: len(rows)], dtype=np.int64)
@@ -480,16 +488,18 @@ class Ensemble:
                     diverged_at=diverged_at,
                     stopped_at=stopped.get(i),
                     stop_rule="; ".join(r.describe() for r in c.stop) if i in stopped else "",
-                    **self._kept_params(i, c),
+                    **self._kept_params(final_rows.get(i), c),
                 )
             )
         return out
 
-    def _kept_params(self, i: int, c: RunConfig) -> dict:
-        """Member i's final parameters for `History`, where its config asks to keep them."""
+    def _kept_params(self, row_index: int | None, c: RunConfig) -> dict:
+        """A member's final parameters (row `row_index` of `flat`) for `History`, where its
+        config asks to keep them (a config that keeps them never stops early)."""
         if not c.keep_params:
             return {}
-        row = self.flat[self._final_rows[i]]
+        assert row_index is not None, "a run that keeps its weights trains its whole budget"
+        row = self.flat[row_index]
         shapes = {n: tuple(s) for n, s in zip(self.names, self.shapes, strict=True)}
         return {"final_params": row.detach().cpu().numpy().copy(), "param_shapes": shapes}
 
