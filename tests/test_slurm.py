@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from grokcore import slurm
+from grokcore.slurm import status as slurm_status
 from grokcore.cache import RunCache, key_of
 from grokcore.cli import main
 from grokcore.history import History
@@ -102,8 +103,8 @@ def test_scontrol_array_records(monkeypatch: pytest.MonkeyPatch) -> None:
         "JobId=14 ArrayJobId=12 ArrayTaskId=0 JobState=CANCELLED\n"
     )
     done = subprocess.CompletedProcess([], 0, stdout=text, stderr="")
-    monkeypatch.setattr(slurm.subprocess, "run", lambda *a, **k: done)
-    assert slurm._scontrol("12") == {
+    monkeypatch.setattr(slurm_status.subprocess, "run", lambda *a, **k: done)
+    assert slurm_status._scontrol("12") == {
         "12_0": "CANCELLED",
         "12_1": "RUNNING",
         "12_2": "PENDING",
