@@ -616,6 +616,10 @@ class RunConfig:
         cache (≈ 31 MB instead of ≈ 250 MB) fits the 64 MiB that a GPU session can carry.
         Outside the key, as `keep_params`; a cached run without the losses is retrained
         once where a config asks for them.
+    keep_zero_loss: record at every evaluation the share of training samples whose loss is
+        exactly 0.0 in the run's loss dtype (`History.zero_loss_share`; BX-SC's softmax
+        collapse). Read off the training split's evaluation, which computes those losses
+        anyway; outside the key, as `keep_params`.
     """
 
     task: Task
@@ -642,6 +646,7 @@ class RunConfig:
     )
     keep_params: bool = field(default=False, metadata={"hash": False, "describe": False})
     keep_batch_loss: bool = field(default=True, metadata={"hash": False, "describe": False})
+    keep_zero_loss: bool = field(default=False, metadata={"hash": False, "describe": False})
     # When the run may end before `steps` (grokcore/stopping.py; set from the claim's
     # `ClaimSpec.stopping`): how long it trains, not what a step computes, so outside the
     # key like `keep_params`. A stopped run's History says where and why it stopped, and
@@ -658,6 +663,7 @@ class RunConfig:
         _bool(self, "constrain_norm")
         _bool(self, "keep_params")
         _bool(self, "keep_batch_loss")
+        _bool(self, "keep_zero_loss")
         if not isinstance(self.stop, tuple) or not all(isinstance(r, StopRule) for r in self.stop):
             _fail(self, "stop", self.stop, "must be a tuple of grokcore.stopping.StopRule")
         if self.stop and self.keep_params:
