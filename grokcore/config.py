@@ -302,14 +302,26 @@ class Transformer:
     `grok/transformer.py`: 2 post-LN layers, no biases, fixed sinusoidal positions, PyTorch
     default init, tokens `<eos> x op y = c`, loss and accuracy on the rhs tokens `[c, <eos>]`.
 
-    layer_norm: "none", "pre" (LN before each sublayer, plus a final LN) or "post"
-        (openai/grok: LN after each residual sum, no final LN).
-    bias: biases on the MLP layers (attention projections never have them).
+    layer_norm: "none", "pre" (LN before each sublayer, plus a final LN), "post"
+        (openai/grok: LN after each residual sum, no final LN) or "pre_normed" (ironjr/
+        grokfast `main.py` `Block.forward`: `x = self.ln_1(x)`, then `x = x + attn(x)`, so the
+        attention's residual starts from the normalized stream; then `x + mlp(ln_2(x))` and
+        a final LN, as "pre").
+    bias: biases on the MLP layers.
+    attn_bias: biases on the attention's Q, K, V and output projections (grokfast's
+        `nn.MultiheadAttention` has them); off by default, and in the key only when on.
+    act: the MLP's nonlinearity, "relu" or "gelu" (grokfast: `nn.GELU()`, exact erf); in
+        the key only when "gelu".
     positions: "learned" (a trained parameter) or "sinusoidal" (a fixed buffer).
     tokens: "nanda" reads `x y =` and predicts the answer at "="; "power" reads
-        `<eos> x op y = c` teacher-forced and predicts `c` and `<eos>` (the rhs tokens).
+        `<eos> x op y = c` teacher-forced and predicts `c` and `<eos>` (the rhs tokens);
+        "grokfast" reads `x op y =` (op = p+1, "=" = p) and predicts the answer at "=", over
+        p+2 logits, with 5 learned position rows of which it uses 4 (grokfast `Decoder`,
+        `seq_len=5`, fed `input[:-1]`).
     init: "nanda" (N(0, 1/d_model) weights, unembed N(0, 1/d_vocab), zero biases) or
-        "torch" (PyTorch's module defaults, as openai/grok).
+        "torch" (PyTorch's module defaults, as openai/grok; with "grokfast" tokens and
+        `attn_bias`, those of grokfast's modules: `nn.Embedding` N(0, 1) for tokens and
+        positions, and `nn.MultiheadAttention`'s Xavier-uniform Q, K, V with zero biases).
     vocab: total vocabulary (embedding rows and logits); None takes the task's own tokens:
         p+1 for "nanda" (numbers, "="), p+3 for "power" (numbers, op, "=", <eos>);
         openai/grok shares one larger vocabulary over all its operations.
@@ -320,26 +332,32 @@ class Transformer:
     d_model: int = 128
     n_heads: int = 4
     d_mlp: int = 512
-    layer_norm: Literal["none", "pre", "post"] = "none"
+    layer_norm: Literal["none", "pre", "post", "pre_normed"] = "none"
     bias: bool = True
     positions: Literal["learned", "sinusoidal"] = "learned"
-    tokens: Literal["nanda", "power"] = "nanda"
+    tokens: Literal["nanda", "power", "grokfast"] = "nanda"
     init: Literal["nanda", "torch"] = "nanda"
     vocab: int | None = None
     embed_noise: float = 0.0
+    attn_bias: bool = field(default=False, metadata={"omit_default": True})
+    act: Literal["relu", "gelu"] = field(default="relu", metadata={"omit_default": True})
 
     def __post_init__(self) -> None:
         for name in ("n_layers", "d_model", "n_heads", "d_mlp"):
             _int(self, name, low=1)
         _bool(self, "bias")
+        _bool(self, "attn_bias")
+        if self.act not in ("relu", "gelu"):
+            _fail(self, "act", self.act, "choose 'relu' or 'gelu'")
         if self.d_model % self.n_heads:
             _fail(self, "n_heads", self.n_heads, f"must divide d_model={self.d_model}")
-        if self.layer_norm not in ("none", "pre", "post"):
-            _fail(self, "layer_norm", self.layer_norm, "choose 'none', 'pre' or 'post'")
+        if self.layer_norm not in ("none", "pre", "post", "pre_normed"):
+            why = "choose 'none', 'pre', 'post' or 'pre_normed'"
+            _fail(self, "layer_norm", self.layer_norm, why)
         if self.positions not in ("learned", "sinusoidal"):
             _fail(self, "positions", self.positions, "choose 'learned' or 'sinusoidal'")
-        if self.tokens not in ("nanda", "power"):
-            _fail(self, "tokens", self.tokens, "choose 'nanda' or 'power'")
+        if self.tokens not in ("nanda", "power", "grokfast"):
+            _fail(self, "tokens", self.tokens, "choose 'nanda', 'power' or 'grokfast'")
         if self.init not in ("nanda", "torch"):
             _fail(self, "init", self.init, "choose 'nanda' or 'torch'")
         _int(self, "vocab", low=1, optional=True)
@@ -356,6 +374,26 @@ class Transformer:
                 "bias": False,
                 "positions": "sinusoidal",
                 "tokens": "power",
+                "init": "torch",
+                **kw,
+            }
+        )
+
+    @classmethod
+    def grokfast(cls, **kw: Any) -> Transformer:
+        """Lee et al. 2024 (ironjr/grokfast `main.py` `Decoder(dim=128, num_layers=2,
+        num_heads=4, num_tokens=p+2, seq_len=5)`): 2 blocks of `ln_1` -> causal
+        `nn.MultiheadAttention` (biases) added to the normed stream, `x + mlp(ln_2(x))` with
+        a GELU MLP 128-512-128 (biases), learned positions, a final LN and an unbiased head."""
+        return cls(
+            **{
+                "n_layers": 2,
+                "layer_norm": "pre_normed",
+                "bias": True,
+                "attn_bias": True,
+                "act": "gelu",
+                "positions": "learned",
+                "tokens": "grokfast",
                 "init": "torch",
                 **kw,
             }
