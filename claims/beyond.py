@@ -153,7 +153,8 @@ class BxSc(ClaimSpec):
     statistic = (
         "(a) float32 softmax: share of training samples with loss exactly 0 (recorded at every "
         "evaluation) rises towards 1 while test accuracy stays low; (b) ⊥AdamW: test ≥ 0.95 "
-        "within 300 epochs in ≥ 80% of seeds; (c) StableMax reaches test accuracy float32 softmax does not (Fisher exact)"
+        "within 300 epochs in ≥ 80% of seeds; (c) StableMax reaches test accuracy float32 "
+        "softmax does not (Fisher exact)"
     )
     control = "plain AdamW γ = 0 float32 for (b, c); float64 softmax for (a)"
     gpu = True

@@ -36,6 +36,7 @@ OPERATIONS = (
     "x+y",
     "x-y",
     "x*y",
+    "x*y (y>0)",  # ironjr/grokfast `multiplication_mod_p_data`: y from 1 to p-1
     "x/y",
     "x^2+y^2",
     "x^3+xy",
@@ -103,7 +104,8 @@ def is_prime(n: int) -> bool:
 class ModularTask:
     """`x ∘ y mod p` over the full table, split at random by `train_frac` (Power et al. 2022).
 
-    op: one of OPERATIONS (or "mixed"); division needs a prime p, and "x/y" drops y = 0.
+    op: one of OPERATIONS (or "mixed"); division needs a prime p, and "x/y" and "x*y (y>0)"
+        drop y = 0.
     p: the modulus.
     train_frac: share of the table used for training, in (0, 1).
     """

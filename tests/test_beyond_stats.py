@@ -115,9 +115,7 @@ def test_slow_orthograd_and_stablemax_like_softmax_are_refuted():
 
 
 def test_softmax_that_never_fits_fails_the_positive_control():
-    assert_positive_control_failed(
-        sc(f32=[zeros(synthetic(None, None, seed=s)) for s in range(6)])
-    )
+    assert_positive_control_failed(sc(f32=[zeros(synthetic(None, None, seed=s)) for s in range(6)]))
     # a setting that does not generalize even with weight decay
     j = sc(decay=[synthetic(50, None, seed=s) for s in range(6)])
     assert_positive_control_failed(j)

@@ -127,6 +127,7 @@ def test_grokfast_preset_init_and_key():
     net = build_model(cfg, 97, 97, 0)
     assert isinstance(net, TransformerNet)
     ref = Decoder(dim=128, num_layers=2, num_heads=4, num_tokens=99, seq_len=5)
+
     def shapes(m: nn.Module) -> list[tuple[int, ...]]:
         return sorted(tuple(p.shape) for p in m.parameters())
 

@@ -198,11 +198,11 @@ class TransformerNet(nn.Module):
         self.learned_pos = cfg.positions == "learned"
 
         self.embed = nn.Embedding(self.d_vocab, cfg.d_model)
-        if self.learned_pos and self.grokfast and cfg.init == "torch":
+        if self.learned_pos:
+            rows = torch.randn(n_pos or self.n_ctx, cfg.d_model)
             # grokfast `nn.Embedding(seq_len=5, dim)`: N(0, 1) rows, the 5th never read
-            self.pos = nn.Parameter(torch.randn(n_pos or self.n_ctx, cfg.d_model))
-        elif self.learned_pos:
-            self.pos = nn.Parameter(torch.randn(n_pos or self.n_ctx, cfg.d_model) / cfg.d_model**0.5)
+            unit = self.grokfast and cfg.init == "torch"
+            self.pos = nn.Parameter(rows if unit else rows / cfg.d_model**0.5)
         else:
             # A function of the shape only, so it stays out of the state dict.
             self.register_buffer(

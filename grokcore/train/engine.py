@@ -506,9 +506,7 @@ class Ensemble:
                     diverged_at=diverged_at,
                     stopped_at=stopped.get(i),
                     stop_rule="; ".join(r.describe() for r in c.stop) if i in stopped else "",
-                    zero_loss_share=cols["zero_loss_share"]
-                    if c.keep_zero_loss
-                    else np.zeros(0),
+                    zero_loss_share=cols["zero_loss_share"] if c.keep_zero_loss else np.zeros(0),
                     **self._kept_params(i, c),
                 )
             )

@@ -168,9 +168,7 @@ def softmax_collapse(
                 {
                     "arm": arm,
                     "seed": h.config.get("seed"),
-                    "final zero-loss share": round(float(h.zero_loss_share[-1]), 4)
-                    if zs
-                    else None,
+                    "final zero-loss share": round(float(h.zero_loss_share[-1]), 4) if zs else None,
                     "max zero-loss share": round(float(np.nanmax(h.zero_loss_share)), 4)
                     if zs
                     else None,
