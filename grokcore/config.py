@@ -36,7 +36,6 @@ OPERATIONS = (
     "x+y",
     "x-y",
     "x*y",
-    "x*y (y>0)",  # ironjr/grokfast `multiplication_mod_p_data`: y from 1 to p-1
     "x/y",
     "x^2+y^2",
     "x^3+xy",
@@ -47,6 +46,9 @@ OPERATIONS = (
 # since y = 0 is even and takes the x - y branch (openai/grok `grok/data.py`, REFERENCES P9).
 DIVISION_OPS = ("x/y", "x/y if y odd else x-y")
 OP_ALIASES = {"mixed": "x/y if y odd else x-y"}  # arn §3's name for openai/grok's `mix1`
+# Tables beyond Power et al.'s eight: x·y over y in 1..p-1 (ironjr/grokfast
+# `multiplication_mod_p_data`, whose docstring says x/y but which computes `x * y % p`)
+OTHER_OPERATIONS = ("x*y (y>0)",)
 
 
 def _fail(obj: object, name: str, value: object, why: str) -> None:
@@ -104,8 +106,8 @@ def is_prime(n: int) -> bool:
 class ModularTask:
     """`x ∘ y mod p` over the full table, split at random by `train_frac` (Power et al. 2022).
 
-    op: one of OPERATIONS (or "mixed"); division needs a prime p, and "x/y" and "x*y (y>0)"
-        drop y = 0.
+    op: one of OPERATIONS or OTHER_OPERATIONS (or "mixed"); division needs a prime p;
+        "x/y" and "x*y (y>0)" drop y = 0.
     p: the modulus.
     train_frac: share of the table used for training, in (0, 1).
     """
@@ -116,8 +118,9 @@ class ModularTask:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "op", OP_ALIASES.get(self.op, self.op))
-        if self.op not in OPERATIONS:
-            _fail(self, "op", self.op, f"unknown operation; choose one of {list(OPERATIONS)}")
+        if self.op not in OPERATIONS + OTHER_OPERATIONS:
+            known = list(OPERATIONS + OTHER_OPERATIONS)
+            _fail(self, "op", self.op, f"unknown operation; choose one of {known}")
         _int(self, "p")
         if self.p < 2:
             _fail(self, "p", self.p, "modulus must be an integer >= 2")

@@ -1390,22 +1390,33 @@ def qm9(
 # successive gradients agree).
 GrokfastArm = Literal["readme", "grokfast", "same_decay", "lr_step"]
 GROKFAST_ARMS: tuple[GrokfastArm, ...] = ("readme", "grokfast", "same_decay", "lr_step")
+
+
+@dataclass(frozen=True)
+class GrokfastRow:
+    """One README row: the EMA filter's (α, λ), its weight decay and the baseline's."""
+
+    filter: tuple[float, float]
+    weight_decay: float
+    readme_weight_decay: float
+
+
 # ironjr/grokfast README @93b2248, "MNIST (MLP)": `python main_mnist.py --label test --alpha
 # 0.8 --lamb 0.1 --weight_decay 2.0` against the default `--weight_decay 0.01`
 # (main_mnist.py). The command as printed has no `--filter ema` (the default is "none"): we
 # run what its table reports, the EMA filter.
-GROKFAST_MNIST = {"filter": (0.8, 0.1), "weight_decay": 2.0, "readme_weight_decay": 0.01}
+GROKFAST_MNIST = GrokfastRow(filter=(0.8, 0.1), weight_decay=2.0, readme_weight_decay=0.01)
 # README "Algorithmic Data (Transformer decoder, Grokfast)": `python main.py --label test
 # --filter ema --alpha 0.98 --lamb 2.0 --weight_decay 0.005` against main.py's default 0.
-GROKFAST_MODULAR = {"filter": (0.98, 2.0), "weight_decay": 0.005, "readme_weight_decay": 0.0}
+GROKFAST_MODULAR = GrokfastRow(filter=(0.98, 2.0), weight_decay=0.005, readme_weight_decay=0.0)
 GROKFAST_MNIST_STEPS = 100_000  # main_mnist.py `--optimization_steps` default
 GROKFAST_MODULAR_STEPS = 300_000  # main.py `--budget` default 3e5
 
 
-def _grokfast_optim(o: Optimizer, arm: GrokfastArm, spec: dict, decay: float) -> Optimizer:
+def _grokfast_optim(o: Optimizer, arm: GrokfastArm, spec: GrokfastRow, decay: float) -> Optimizer:
     """The arm's optimizer from the baseline's `o` (whose lr is the tier's), `decay` the
     weight decay Grokfast's row runs with (in the tier's units)."""
-    alpha, lamb = spec["filter"]
+    alpha, lamb = spec.filter
     if arm == "readme":
         return o
     o = dataclasses.replace(o, weight_decay=decay)
@@ -1432,12 +1443,12 @@ def grokfast_mnist(
         loss="mse",
         seed=seed,
         scale=scale,
-        weight_decay=spec["readme_weight_decay"],
+        weight_decay=spec.readme_weight_decay,
         data_dir=data_dir,
         steps=GROKFAST_MNIST_STEPS if scale == "full" else None,
     )
     quick_factor = 1 if scale == "full" else MNIST_QUICK_GAMMA_FACTOR
-    decay = spec["weight_decay"] * quick_factor
+    decay = spec.weight_decay * quick_factor
     optim = _grokfast_optim(base.optim, arm, spec, decay)
     paper = _grokfast_optim(Optimizer("adamw", lr=1e-3, weight_decay=0.01), arm, spec, 2.0)
     # grokfast trains in float32 at every tier (omnigrok's float64 goes, with its quick
@@ -1483,7 +1494,7 @@ def grokfast_modular(*, arm: GrokfastArm, seed: int) -> RunConfig:
             "adam",
             lr=1e-3,
             betas=(0.9, 0.98),
-            weight_decay=spec["readme_weight_decay"],
+            weight_decay=spec.readme_weight_decay,
             warmup_steps=10,
         ),
         batch_size=512,
@@ -1493,4 +1504,4 @@ def grokfast_modular(*, arm: GrokfastArm, seed: int) -> RunConfig:
         eval_every=1000,
         dtype="float32",
     )
-    return base.replace(optim=_grokfast_optim(base.optim, arm, spec, spec["weight_decay"]))
+    return base.replace(optim=_grokfast_optim(base.optim, arm, spec, spec.weight_decay))

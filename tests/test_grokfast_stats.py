@@ -105,3 +105,31 @@ def test_every_setup_must_hold():
     assert {r["setup"] for r in j.runs} == {"MNIST", "x·y"}
     with pytest.raises(ValueError, match="no setup"):
         grokfast_speedup({})
+
+
+def test_the_four_arms_differ_only_in_what_they_name():
+    from grokcore import setups
+
+    for scale in ("quick", "full"):
+        mn = {a: setups.grokfast_mnist(arm=a, seed=0, scale=scale, data_dir="d")
+              for a in setups.GROKFAST_ARMS}  # fmt: skip
+        base = mn["readme"]
+        factor = 1 if scale == "full" else setups.MNIST_QUICK_GAMMA_FACTOR
+        assert base.optim.weight_decay == pytest.approx(0.01 * factor)
+        assert base.dtype == "float32" and base.init_scale == 8.0 and base.loss == "mse"
+        g = mn["grokfast"]
+        assert g.optim.grokfast == (0.8, 0.1) and g.optim.weight_decay == pytest.approx(2 * factor)
+        assert mn["same_decay"].replace(optim=g.optim) == g  # only the filter differs
+        assert mn["lr_step"].optim.lr == pytest.approx(1.1 * g.optim.lr)
+        assert mn["lr_step"].optim.grokfast is None
+    assert setups.grokfast_mnist(arm="readme", seed=0, scale="full", data_dir="d").steps == 100_000
+    mod = {a: setups.grokfast_modular(arm=a, seed=1) for a in setups.GROKFAST_ARMS}
+    o = mod["grokfast"].optim
+    assert (o.name, o.lr, o.betas, o.warmup_steps) == ("adam", 1e-3, (0.9, 0.98), 10)
+    assert o.grokfast == (0.98, 2.0) and o.weight_decay == 0.005
+    assert mod["readme"].optim.weight_decay == 0.0 and mod["readme"].optim.grokfast is None
+    assert mod["lr_step"].optim.lr == pytest.approx(3e-3)
+    c = mod["readme"]
+    assert (c.task.op, c.task.p, c.task.train_frac, c.batch_size) == ("x*y (y>0)", 97, 0.5, 512)
+    with pytest.raises(ValueError, match="arm"):
+        setups.grokfast_mnist(arm="sgd", seed=0)  # type: ignore[arg-type]
