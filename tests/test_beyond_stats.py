@@ -138,3 +138,16 @@ def test_collapse_read_over_training_must_precede_the_stall():
 def test_softmax_collapse_needs_the_share_over_training():
     with pytest.raises(ValueError, match="keep_zero_loss"):
         sc(f32=[synthetic(50, None, seed=s) for s in range(6)])
+
+
+def test_zero_loss_figure_draws_the_share_over_training(tmp_path):
+    from grokcore import plotting
+    from tests.synthetic import assert_png
+
+    f32 = [zeros(synthetic(50, None, seed=s), 200) for s in range(3)]
+    f64 = [zeros(synthetic(50, None, seed=s)) for s in range(3)]
+    unrecorded = [synthetic(50, None)]  # a run without the series is left out, not an error
+    path = plotting.plot_zero_loss(
+        {"float32": f32, "float64": f64, "none": unrecorded}, tmp_path / "z.png", tau=0.95
+    )
+    assert_png(path)
