@@ -28,7 +28,7 @@ from _results import write_results
 from grokcore import estimate
 from grokcore.config import ModularTask, Optimizer, RunConfig, Transformer
 from grokcore.train.engine import Ensemble
-from grokcore.train.objective import BatchSampler, draw_indices, masked_mean, per_sample_loss
+from grokcore.train.objective import BatchSampler, draw_indices, per_sample_loss
 
 WORKLOADS = {
     # Nanda et al. / omnigrok §5: 1 layer, d_model 128, p = 113, frac 0.3, full batch (3,831)
@@ -70,12 +70,12 @@ def stepper(ens: Ensemble):
 
     def step() -> None:
         if samplers is None:
-            x, y, mask, batched = split.x, split.y, split.mask, not split.shared
+            x, y, batched = split.x, split.y, not split.shared
         else:
-            (x, y), mask, batched = split.take(draw_indices(samplers).to(ens.device)), None, True
+            (x, y), batched = split.take(draw_indices(samplers).to(ens.device)), True
         flat = ens.flat.detach().requires_grad_(True)
         out = ens.forward(flat, x, batched)
-        loss = masked_mean(per_sample_loss(out, y, ens.task_data, cfg.loss), mask)
+        loss = per_sample_loss(out, y, ens.task_data, cfg.loss).mean(-1)
         torch.autograd.grad(loss.sum(), flat)
 
     return step

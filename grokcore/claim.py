@@ -33,7 +33,7 @@ from grokcore.outcome import Expectation, Outcome, outcome
 from grokcore.record import ClaimRecord, Figure, Verdict
 from grokcore.report.settings import settings_table
 from grokcore.runs import (
-    STATS,
+    RunStats,
     RunTooLarge,
     duration,
     estimates,
@@ -189,11 +189,15 @@ class ClaimContext:
         limit = self.train_limit
         if limit is not None and (why := limit.refusal(configs, self.cache, self.device)):
             pytest.skip(why)
-        before = (STATS.trained, STATS.cached)
+        stats = RunStats()
         progress.TARGET.claim = self.claim_id  # names the claim on the controller's progress line
         try:
             return run(
-                configs, self.cache, device=self.device, lock_timeout=self.options.lock_timeout
+                configs,
+                self.cache,
+                device=self.device,
+                lock_timeout=self.options.lock_timeout,
+                stats=stats,
             )
         except DataUnavailable as exc:  # a run to train needs data this machine lacks
             pytest.skip(str(exc))
@@ -203,8 +207,8 @@ class ClaimContext:
             raise
         finally:  # runs finished before a failure were trained (and stored) all the same
             progress.TARGET.claim = ""
-            self.trained += STATS.trained - before[0]
-            self.cached += STATS.cached - before[1]
+            self.trained += stats.trained
+            self.cached += stats.cached
 
     def warm(self, configs: Sequence[RunConfig]) -> None:
         """Train into the cache now, as few batched ensembles as they allow, runs that other

@@ -10,7 +10,6 @@ Flags that take several values (--seeds, --weight-decay, --init-scale, --train-f
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import json
 import os
@@ -51,7 +50,7 @@ from grokcore.device import (
     parse_device,
 )
 from grokcore.history import History
-from grokcore.runs import STATS, RunStats, run
+from grokcore.runs import RunStats, run
 
 MODELS: dict[str, Callable[[argparse.Namespace], Model]] = {
     "nanda": lambda a: Transformer(d_model=a.d_model),
@@ -349,7 +348,7 @@ def _once(a: argparse.Namespace) -> None:
             setattr(a, flag, unique)
 
 
-def cmd_train(a: argparse.Namespace) -> int:
+def cmd_train(a: argparse.Namespace, stats: RunStats) -> int:
     grokcore_env.check()  # GROKCORE_* switches and numbers: before anything trains
     _check_flags(a)
     _once(a)
@@ -359,7 +358,12 @@ def cmd_train(a: argparse.Namespace) -> int:
     cache = None if a.no_cache else RunCache(a.cache)
     print(f"[grokcore] {len(configs)} run(s) on {describe_device(device)}", file=sys.stderr)
     histories = run(
-        configs, cache, device=device, use_cache=not a.no_cache, lock_timeout=a.lock_timeout
+        configs,
+        cache,
+        device=device,
+        use_cache=not a.no_cache,
+        lock_timeout=a.lock_timeout,
+        stats=stats,
     )
     summary: list[dict] = []
     groups: dict[str, list[History]] = {}
@@ -385,7 +389,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     plot = _plot(groups, a.out / "curves.png", title, "acc")
     _plot(groups, a.out / "loss.png", title, "loss")
     print(
-        f"[grokcore] trained {STATS.trained}, from cache {STATS.cached}; "
+        f"[grokcore] trained {stats.trained}, from cache {stats.cached}; "
         f"wrote {plot or a.out / 'summary.json'}",
         file=sys.stderr,
     )
@@ -422,9 +426,9 @@ def _rescue(
     return f"{failed}; the {n} trained run(s) are kept in {where} (histories and summary.json)"
 
 
-def _interrupted(a: argparse.Namespace, before: RunStats) -> str:
+def _interrupted(a: argparse.Namespace, stats: RunStats) -> str:
     """What Ctrl-C kept and what it lost, in one paragraph."""
-    stored, unstored = STATS.stored - before.stored, STATS.unstored - before.unstored
+    stored, unstored = stats.stored, stats.unstored
     kept = (
         f"{stored} finished run(s) are stored in the run cache {a.cache or default_cache_dir()}: "
         "run the same command again to pick them up"
@@ -433,7 +437,7 @@ def _interrupted(a: argparse.Namespace, before: RunStats) -> str:
     )
     if unstored:
         kept += f"; {unstored} finished run(s) were not stored (no cache) and are lost"
-    lost = f"; the {STATS.training} run(s) in training were lost" if STATS.training else ""
+    lost = f"; the {stats.training} run(s) in training were lost" if stats.training else ""
     return f"grokcore: interrupted. {kept}{lost}."
 
 
@@ -449,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    before = dataclasses.replace(STATS)
+    stats = RunStats()  # what this command trained: the interrupt message reads it
     try:
         if args.command == "cache":
             return cmd_cache(args)
@@ -461,9 +465,9 @@ def _main(args: argparse.Namespace) -> int:
             from grokcore import slurm
 
             return slurm.command(args)
-        return cmd_train(args)
+        return cmd_train(args, stats)
     except KeyboardInterrupt:
-        print(_interrupted(args, before), file=sys.stderr)
+        print(_interrupted(args, stats), file=sys.stderr)
         return 130
     except ValueError as exc:  # bad flags and config values, named
         print(f"grokcore: error: {exc}", file=sys.stderr)

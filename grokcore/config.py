@@ -30,7 +30,10 @@ from grokcore.stopping import StopRule
 #    runs would differ in the last bits from a fresh run). Stopping rules do not bump: a
 #    stopped run is the first part of the full one, and the cache serves it only to a
 #    request that would have stopped there (grokcore/runs.py `serves`).
-CORE_VERSION = "4"
+# 5: full-batch runs of different training-set sizes no longer share an ensemble (they were
+#    padded to the largest, which rounds the loss and gradient sums differently from the run
+#    alone); entries trained padded would differ in the last bits from a fresh run.
+CORE_VERSION = "5"
 
 OPERATIONS = (
     "x+y",
@@ -128,6 +131,19 @@ class ModularTask:
             _fail(self, "p", self.p, f"division ({self.op}) needs a prime modulus")
         if not 0.0 < _real(self, "train_frac") < 1.0:
             _fail(self, "train_frac", self.train_frac, "train fraction must lie in (0, 1)")
+
+    @property
+    def n_pairs(self) -> int:
+        """Pairs in the table (`grokcore.data.modular.modular_table`): x ÷ y and grokfast's
+        x·y drop y = 0."""
+        return self.p * (self.p - 1) if self.op in ("x/y", "x*y (y>0)") else self.p * self.p
+
+    @property
+    def split_sizes(self) -> tuple[int, int]:
+        """(train, test) pairs of the split (`grokcore.data.modular.split_indices`)."""
+        n = self.n_pairs
+        n_train = min(max(round(self.train_frac * n), 1), n - 1)
+        return n_train, n - n_train
 
 
 @dataclass(frozen=True)
@@ -788,17 +804,6 @@ class RunConfig:
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
-    def _size_bucket(self) -> int | None:
-        """log2 of the training-set size, roughly: which full-batch runs to pad together."""
-        t = self.task
-        if isinstance(t, ModularTask):
-            n = t.train_frac * t.p * t.p
-        elif isinstance(t, TeacherStudentTask | MnistTask | ImdbTask | Qm9Task):
-            n = t.n_train
-        else:
-            return None
-        return int(math.log2(max(n, 1)))
-
     def ensemble_key(self) -> tuple:
         """Runs with equal ensemble keys can train together as one batched program."""
         task = self.task
@@ -809,11 +814,12 @@ class RunConfig:
             getattr(task, "d_out", None),
             getattr(task, "threshold", None),
             getattr(task, "targets", None),  # the representation toy's output width
-            # minibatch vs full batch depends on the train size: keep sizes apart; full-batch
-            # members are padded to the largest split, so only sizes within 2× train together
-            (getattr(task, "train_frac", None), getattr(task, "n_train", None))
-            if self.batch_size is not None
-            else self._size_bucket(),
+            # the split sizes, exactly: a member padded to a larger split sums its loss and
+            # gradients over a longer axis, which rounds differently from the run alone
+            # (issue 21: one run, one result, whichever claims it trains beside)
+            task.split_sizes
+            if isinstance(task, ModularTask)
+            else (getattr(task, "n_train", None), getattr(task, "n_test", None)),
         )
         o = self.optim
         return (

@@ -64,10 +64,9 @@ def data_shape(cfg: RunConfig) -> tuple[int, int, int, int, int]:
     """(n_in, n_out, train samples, test samples, bytes per sample), without building data."""
     t = cfg.task
     if isinstance(t, ModularTask):
-        n = t.p * t.p
-        n_train = round(t.train_frac * n)
+        n_train, n_test = t.split_sizes
         power = isinstance(cfg.model, Transformer) and cfg.model.tokens == "power"
-        return t.p, t.p, n_train, n - n_train, 64 if power else 24  # int64 tokens and labels
+        return t.p, t.p, n_train, n_test, 64 if power else 24  # int64 tokens and labels
     if isinstance(t, TeacherStudentTask):
         return t.d_in, t.d_out, t.n_train, t.n_test, 8 * (t.d_in + t.d_out)
     if isinstance(t, PairSumTask):  # int64 pairs and sums

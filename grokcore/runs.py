@@ -32,14 +32,16 @@ from grokcore.estimate import estimate
 from grokcore.history import History
 from grokcore.train.engine import Ensemble
 
-__all__ = ["STATS", "RunStats", "RunTooLarge", "footprint", "plan", "run"]
+__all__ = ["RunStats", "RunTooLarge", "footprint", "plan", "run"]
 
 plan = cost.chunks  # its old name here, for callers that still use it
 
 
 @dataclass
 class RunStats:
-    """Counts for the report header and the CLI: runs trained here vs read from the cache.
+    """What a `run` or `warm` call did: runs trained here vs read from the cache. The caller
+    passes its own (a claim's card, the CLI's interrupt message) and reads it afterwards,
+    also after a failure or an interrupt; a call given none counts into a fresh one.
 
     stored / unstored: trained runs written to the cache, or kept in memory only (no
     cache, a read-only cache, or a failed write). training: runs in the chunk that is
@@ -52,8 +54,6 @@ class RunStats:
     unstored: int = 0
     training: int = 0
 
-
-STATS = RunStats()
 
 
 class EtaPrinter:
@@ -125,9 +125,10 @@ def _train(
     device: torch.device,
     progress: bool,
     done: Callable[[dict[str, History]], None],
+    stats: RunStats,
 ) -> None:
     """Train chunk after chunk, handing each chunk's histories to `done` when it finishes."""
-    STATS.training = 0
+    stats.training = 0
     times = estimates(chunks, device) if progress and chunks else "not asked"
     if progress and chunks:
         _announce(chunks, device, times)
@@ -138,18 +139,18 @@ def _train(
             grokcore_progress.publish(
                 phase="start", runs=len(chunk), total=chunk[0].steps, estimate=guess
             )
-        STATS.training = len(chunk)
+        stats.training = len(chunk)
         histories = Ensemble(chunk, device).train(printer)
-        STATS.training = 0
-        STATS.trained += len(chunk)
+        stats.training = 0
+        stats.trained += len(chunk)
         done({c.key(): h for c, h in zip(chunk, histories, strict=True)})
 
 
-def _store(cache: RunCache, key: str, history: History) -> None:
+def _store(cache: RunCache, key: str, history: History, stats: RunStats) -> None:
     try:
         cache.store(key, history)
     except OSError as exc:  # a full disk must not cost the run: the caller still gets it
-        STATS.unstored += 1
+        stats.unstored += 1
         warnings.warn(
             f"could not store run {key} in the run cache {cache.root} "
             f"({exc.strerror or exc}); its result is used but will be retrained next time",
@@ -157,7 +158,7 @@ def _store(cache: RunCache, key: str, history: History) -> None:
             stacklevel=4,
         )
     else:
-        STATS.stored += 1
+        stats.stored += 1
 
 
 def unique_by_key(configs: Sequence[RunConfig]) -> dict[str, RunConfig]:
@@ -194,6 +195,7 @@ def _train_unlocked(
     found: dict[str, History],
     device: torch.device,
     progress: bool,
+    stats: RunStats,
     max_members: int = 64,
 ) -> list[str]:
     """Train (and store into `found`) the runs of `by_key` missing from `found` that no other
@@ -212,20 +214,20 @@ def _train_unlocked(
         if h is not None:
             lock.release()
             found[key] = h
-            STATS.cached += 1
+            stats.cached += 1
         else:
             locks[key] = lock
 
     def store(histories: dict[str, History]) -> None:
         for key, h in histories.items():
-            _store(cache, key, h)
+            _store(cache, key, h, stats)
             found[key] = h
             if key in locks:
                 locks.pop(key).release()  # a waiting worker can read it now
 
     mine = [[c for c in chunk if c.key() in locks] for chunk in todo]
     try:
-        _train([chunk for chunk in mine if chunk], device, progress, store)
+        _train([chunk for chunk in mine if chunk], device, progress, store, stats)
     finally:
         for lock in locks.values():
             lock.release()
@@ -238,6 +240,7 @@ def warm(
     *,
     device: torch.device | str | None = None,
     progress: bool = True,
+    stats: RunStats | None = None,
 ) -> int:
     """Train into `cache`, as few batched ensembles as they allow, the runs of `configs` that
     it lacks and that no other process is training (those are left to it, not waited for).
@@ -246,11 +249,12 @@ def warm(
     device = parse_device(device) if device is not None else default_device()
     if not cache.writable:
         return 0
+    stats = stats if stats is not None else RunStats()
     by_key = unique_by_key(configs)
-    found = _load(cache, by_key)
-    before = STATS.trained
-    _train_unlocked(cache, by_key, found, device, progress)
-    return STATS.trained - before
+    found = _load(cache, by_key, stats)
+    before = stats.trained
+    _train_unlocked(cache, by_key, found, device, progress, stats)
+    return stats.trained - before
 
 
 def run(
@@ -262,12 +266,15 @@ def run(
     progress: bool = True,
     use_cache: bool = True,
     lock_timeout: float | None = None,
+    stats: RunStats | None = None,
 ) -> list[History]:
     """Histories of `configs`, in order. Trains only what the cache lacks.
 
     lock_timeout: seconds to wait for a run that another process is training (None:
     as long as it takes; the wait is reported on stderr). Raises `LockTimeout` after it.
+    stats: counts what this call trained, read and stored (`RunStats`), added to as it goes.
     """
+    stats = stats if stats is not None else RunStats()
     device = parse_device(device) if device is not None else default_device()
     if use_cache and cache is None:
         cache = RunCache()
@@ -277,21 +284,21 @@ def run(
     def keep(histories: dict[str, History]) -> None:
         found.update(histories)
         if cache is None or not cache.writable:
-            STATS.unstored += len(histories)
+            stats.unstored += len(histories)
 
     if not use_cache or cache is None or not cache.writable:
         if cache is not None:  # read-only: read what is there, train the rest unstored
-            found.update(_load(cache, by_key))
+            found.update(_load(cache, by_key, stats))
         todo = [c for k, c in by_key.items() if k not in found]
-        _train(cost.chunks(todo, device, max_members), device, progress, keep)
+        _train(cost.chunks(todo, device, max_members), device, progress, keep, stats)
         return [serve(found[c.key()], c) for c in configs]
 
-    found.update(_load(cache, by_key))
-    theirs = _train_unlocked(cache, by_key, found, device, progress, max_members)
+    found.update(_load(cache, by_key, stats))
+    theirs = _train_unlocked(cache, by_key, found, device, progress, stats, max_members)
 
     def store(histories: dict[str, History]) -> None:
         for key, h in histories.items():
-            _store(cache, key, h)
+            _store(cache, key, h, stats)
             found[key] = h
 
     for key in theirs:
@@ -299,22 +306,22 @@ def run(
         try:
             h = load_cached(cache, key, by_key[key])
             if h is None:  # the other worker died before writing it: train it ourselves
-                _train([[by_key[key]]], device, progress, store)
+                _train([[by_key[key]]], device, progress, store, stats)
             else:
-                STATS.cached += 1
+                stats.cached += 1
                 found[key] = h
         finally:
             lock.release()
     return [serve(found[c.key()], c) for c in configs]
 
 
-def _load(cache: RunCache, by_key: dict[str, RunConfig]) -> dict[str, History]:
+def _load(cache: RunCache, by_key: dict[str, RunConfig], stats: RunStats) -> dict[str, History]:
     out = {}
     for key, cfg in by_key.items():
         h = load_cached(cache, key, cfg)
         if h is not None:
             out[key] = h
-    STATS.cached += len(out)
+    stats.cached += len(out)
     return out
 
 

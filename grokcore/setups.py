@@ -439,7 +439,6 @@ def power_arn(
     I set to 0.01"; one split (`make_data` seed 0) for every run, seeds vary the init
     (arn §4.4; REFERENCES P5-P8).
     """
-    from grokcore.data import modular_table  # the table size fixes the batch
 
     s = _Sheet("full")
     s.note(
@@ -466,7 +465,7 @@ def power_arn(
             "the same per-step shrink as AdamW's decay (sgd_decay)",
         )
     task = ModularTask(op=op, p=97, train_frac=train_frac)
-    n_train = round(train_frac * len(modular_table(task)[1]))
+    n_train = task.split_sizes[0]
     return s.config(
         task=task,
         model=Transformer.power(),
@@ -531,8 +530,6 @@ def arn_spikes(
                 weight_decay=sgd_decay(0.01),
             )
         return power_arn(seed=seed)
-    from grokcore.data import modular_table
-
     s = _Sheet(scale)
     why = "a CPU-sized Power transformer that fits in a few hundred minibatch steps"
     p = s.pick("task.p", 97, quick=23, why=why)
@@ -562,7 +559,7 @@ def arn_spikes(
             "(SGD_LR, sgd_decay); plain SGD does not fit it",
         )
     task = ModularTask(op="x+y", p=p, train_frac=0.5)
-    n_train = round(0.5 * len(modular_table(task)[1]))
+    n_train = task.split_sizes[0]
     return s.config(
         task=task,
         model=model,
@@ -882,10 +879,7 @@ def li_sakib_mnist(
 
 def train_size(task: ModularTask) -> int:
     """Training pairs of a modular task's split (`grokcore.data.modular.split_indices`)."""
-    from grokcore.data import modular_table
-
-    n = len(modular_table(task)[1])
-    return min(max(round(task.train_frac * n), 1), n - 1)
+    return task.split_sizes[0]
 
 
 def li_sakib(

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from grokcore.cache import CorruptEntryWarning, RunCache
 from grokcore.config import EmbedMLP, ModularTask, Optimizer, RunConfig
 from grokcore.history import CURVES, History
-from grokcore.runs import STATS, run
+from grokcore.runs import RunStats, run
 
 
 def tiny(seed: int = 0, steps: int = 20) -> RunConfig:
@@ -141,10 +141,10 @@ def test_run_retrains_a_damaged_entry(cache: RunCache, damage):
     [good] = run([cfg], cache, device="cpu", progress=False)
     path = cache.path(cfg.key())
     path.write_bytes(damage(good))
-    trained = STATS.trained
+    stats = RunStats()
     with pytest.warns(CorruptEntryWarning):
-        [again] = run([cfg], cache, device="cpu", progress=False)
-    assert STATS.trained - trained == 1
+        [again] = run([cfg], cache, device="cpu", progress=False, stats=stats)
+    assert stats.trained == 1
     assert_same(again, good)  # seeded: the retrained run is the same run
     assert_same(cache.load(cfg.key()), good)
     assert len(set_aside(path)) == 1
@@ -228,10 +228,9 @@ def test_try_lock_is_exclusive(cache: RunCache):
 def test_run_keeps_order_dedupes_and_then_reads_the_cache(cache: RunCache):
     a, b, c = tiny(0), tiny(1), tiny(2)
     configs = [b, a, b, c, a]
-    trained, cached = STATS.trained, STATS.cached
-    first = run(configs, cache, device="cpu", progress=False)
-    assert STATS.trained - trained == 3  # the duplicates train once
-    assert STATS.cached - cached == 0
+    stats = RunStats()
+    first = run(configs, cache, device="cpu", progress=False, stats=stats)
+    assert (stats.trained, stats.cached, stats.stored) == (3, 0, 3)  # duplicates train once
     assert len(first) == len(configs)
     for cfg, h in zip(configs, first, strict=True):
         assert h.config == cfg.to_dict()
@@ -239,19 +238,18 @@ def test_run_keeps_order_dedupes_and_then_reads_the_cache(cache: RunCache):
     assert_same(first[1], first[4])
     assert not np.array_equal(first[0].batch_loss, first[1].batch_loss)  # seeds differ
 
-    trained, cached = STATS.trained, STATS.cached
-    second = run(configs, cache, device="cpu", progress=False)
-    assert STATS.trained - trained == 0
-    assert STATS.cached - cached == 3
+    stats = RunStats()
+    second = run(configs, cache, device="cpu", progress=False, stats=stats)
+    assert (stats.trained, stats.cached) == (0, 3)
     for x, y in zip(first, second, strict=True):
         assert_same(x, y)
 
 
 def test_run_without_cache_writes_nothing(tmp_path: Path):
     cache_dir = tmp_path / "cache"
-    trained = STATS.trained
-    [h] = run([tiny()], None, device="cpu", progress=False, use_cache=False)
-    assert STATS.trained - trained == 1
+    stats = RunStats()
+    [h] = run([tiny()], None, device="cpu", progress=False, use_cache=False, stats=stats)
+    assert (stats.trained, stats.stored, stats.unstored) == (1, 0, 1)
     assert h.budget == 20
     assert not cache_dir.exists()
 
@@ -282,9 +280,12 @@ WORKER = textwrap.dedent(
     deadline = time.time() + 60
     while not (root / f"ready-{other}").exists() and time.time() < deadline:
         time.sleep(0.005)
-    [h] = grokcore.runs.run([cfg], RunCache(root / "cache"), device="cpu", progress=False)
+    stats = grokcore.runs.RunStats()
+    [h] = grokcore.runs.run(
+        [cfg], RunCache(root / "cache"), device="cpu", progress=False, stats=stats
+    )
     (root / f"history-{me}.npz").write_bytes(h.to_bytes())
-    print(grokcore.runs.STATS.trained, grokcore.runs.STATS.cached)
+    print(stats.trained, stats.cached)
     """
 )
 

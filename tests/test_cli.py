@@ -4,6 +4,7 @@ run; bad flags exit with code 2 and a message naming the problem."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,6 @@ from grokcore.cache import RunCache
 from grokcore.cli import main
 from grokcore.history import History
 from grokcore.metrics import Phase
-from grokcore.runs import STATS
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ROW_KEYS = {
@@ -65,11 +65,18 @@ def test_train_writes_summary_plots_and_histories(tmp_path: Path):
     assert cached is not None and (cached.batch_loss == h.batch_loss).all()
 
 
-def test_sweep_is_the_product_and_reruns_from_the_cache(tmp_path: Path):
-    trained = STATS.trained
+def counts(capsys) -> tuple[int, int]:
+    """(trained, from cache) as the command's last line reports them."""
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    m = re.match(r"\[grokcore\] trained (\d+), from cache (\d+);", line)
+    assert m, line
+    return int(m[1]), int(m[2])
+
+
+def test_sweep_is_the_product_and_reruns_from_the_cache(tmp_path: Path, capsys):
     code, out = train(tmp_path, "sweep", "--seeds", "0", "1", "--weight-decay", "0", "1")
     assert code == 0
-    assert STATS.trained - trained == 4
+    assert counts(capsys) == (4, 0)
     rows = summary(out)
     assert len(rows) == 4
     assert sorted((r["seed"], "γ=1.0" in r["condition"]) for r in rows) == [
@@ -81,10 +88,9 @@ def test_sweep_is_the_product_and_reruns_from_the_cache(tmp_path: Path):
     assert len({r["key"] for r in rows}) == 4
     assert sorted(p.stem for p in out.glob("*.npz")) == sorted(r["key"] for r in rows)
 
-    trained, cached = STATS.trained, STATS.cached
     code, again = train(tmp_path, "again", "--seeds", "0", "1", "--weight-decay", "0", "1")
     assert code == 0
-    assert (STATS.trained - trained, STATS.cached - cached) == (0, 4)
+    assert counts(capsys) == (0, 4)  # a fresh count per command, not the process's
     assert summary(again) == rows
 
 

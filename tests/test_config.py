@@ -297,10 +297,11 @@ def test_ensemble_key_groups_runs_that_can_batch():
         run(init_scale=3.0),
         run(constrain_norm=True),
         run(optim=Optimizer(lr=0.1, weight_decay=2.0, wd_on_at=5)),
-        run(task=ModularTask("x-y", 7, 0.6)),  # another op, a split of a similar size
+        run(task=ModularTask("x-y", 7, 0.5)),  # another op, a split of the same size
     ]
     different = [
-        run(task=ModularTask("x-y", 7, 0.9)),  # full-batch splits ≥ 2× apart: no padding
+        run(task=ModularTask("x-y", 7, 0.6)),  # full batch: another split size is never padded
+        run(task=ModularTask("x-y", 7, 0.9)),
         run(steps=99),
         run(loss="mse"),
         run(batch_size=4),
@@ -376,3 +377,22 @@ def test_eval_schedule_may_merge_early_points(steps, points, every):
 
 def test_operations_are_the_eight_of_power_et_al():
     assert len(OPERATIONS) == 8 and len(set(OPERATIONS)) == 8
+
+
+@pytest.mark.parametrize("op", ["x+y", "x/y", "x/y if y odd else x-y", "x^3+xy", "x*y (y>0)"])
+@pytest.mark.parametrize("frac", [0.001, 0.3, 0.5, 0.999])
+def test_split_sizes_are_the_split_the_data_draws(op, frac):
+    from grokcore.data.modular import modular_table, split_indices
+
+    task = ModularTask(op, 7, frac)
+    train, test = split_indices(len(modular_table(task)[1]), frac, seed=3)
+    assert task.split_sizes == (len(train), len(test))
+
+
+def test_ops_with_other_table_sizes_train_apart():
+    """x ÷ y drops y = 0: at one p and fraction its split is smaller than x + y's, so the two
+    would be padded to one length (rounding the sums differently from each run alone)."""
+    plus, div = run(task=ModularTask("x+y", 7, 0.5)), run(task=ModularTask("x/y", 7, 0.5))
+    assert plus.task.split_sizes != div.task.split_sizes
+    assert plus.ensemble_key() != div.ensemble_key()
+    assert run(task=ModularTask("x-y", 7, 0.5)).ensemble_key() == plus.ensemble_key()

@@ -121,6 +121,30 @@ def test_run_trained_in_a_cross_claim_ensemble_equals_the_run_trained_alone(tmp_
         assert np.array_equal(planned.test_acc, alone.test_acc)
 
 
+class FracSpec(FakeSpec):
+    """Full-batch runs at several training fractions (RP-FRAC's kind of sweep)."""
+
+    def arms(self, scope: Scope):
+        return {f"frac {f}": [_tiny(s, train_frac=f).replace(batch_size=None)
+                              for s in scope.seeds(self.n)] for f in self.gammas}  # fmt: skip
+
+
+def test_full_batch_runs_of_other_sizes_train_apart_and_equal_the_runs_alone(tmp_path):
+    """Issue 21's padding defect: RP-FRAC's run at one fraction was padded to another claim's
+    larger split, and its t_test moved 1104 → 1080. Sizes now never share an ensemble."""
+    plan = build_plan([FracSpec("F-S", (0.3, 0.35)), FracSpec("F-T", (0.4,), seeds=1)],
+                      Scope("quick"))  # fmt: skip
+    assert sorted(sorted({c.task.train_frac for c in e}) for e in plan.ensembles) == [
+        [0.3], [0.35], [0.4]]  # fmt: skip
+    cache = RunCache(tmp_path / "plan")
+    train(plan.ensembles, cache, CPU)
+    for key, cfg in plan.runs.items():
+        alone = run([cfg], RunCache(tmp_path / f"alone-{key[:8]}"), device=CPU, progress=False)[0]
+        planned = cache.load(key, expect=cfg)
+        assert planned is not None
+        assert_identical(planned, alone)
+
+
 def test_two_shards_train_the_plan_into_one_cache(tmp_path):
     specs = list(registry())[:2]
     plan = build_plan(specs, Scope("quick"))

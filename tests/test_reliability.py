@@ -50,7 +50,7 @@ from grokcore.cost import RunTooLarge, chunks, footprint
 from grokcore.history import History
 from grokcore.record import Check, ClaimRecord, Verdict
 from grokcore.report import load_results_json, render_report, write_results_json
-from grokcore.runs import STATS, EtaPrinter, run
+from grokcore.runs import EtaPrinter, RunStats, run
 
 pytest_plugins = ["pytester"]
 
@@ -132,10 +132,10 @@ def test_warm_trains_one_ensemble_and_leaves_locked_runs_to_their_owner(cache, m
         held.release()
     assert calls == [3]  # one ensemble of the three it could lock
     assert [c.key() in cache for c in configs] == [True, True, True, False]
-    before = STATS.cached
-    (h,) = run([configs[1]], cache, device="cpu", progress=False)
+    stats = RunStats()
+    (h,) = run([configs[1]], cache, device="cpu", progress=False, stats=stats)
     assert h.steps[-1] == configs[1].steps
-    assert calls == [3] and STATS.cached == before + 1
+    assert calls == [3] and stats.cached == 1
     assert runs.warm(configs[:3], cache, device="cpu", progress=False) == 0  # all cached
 
 
@@ -144,11 +144,11 @@ def test_full_disk_at_store_warns_and_still_returns_the_runs(cache, monkeypatch)
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(RunCache, "store", full)
-    unstored = STATS.unstored
+    stats = RunStats()
     with pytest.warns(CacheWriteWarning, match="No space left on device"):
-        hs = run([tiny(0), tiny(1)], cache, device="cpu", progress=False)
+        hs = run([tiny(0), tiny(1)], cache, device="cpu", progress=False, stats=stats)
     assert [h.config["seed"] for h in hs] == [0, 1]
-    assert STATS.unstored - unstored == 2
+    assert (stats.unstored, stats.stored) == (2, 0)
 
 
 def test_cli_writes_its_outputs_when_the_cache_is_full(tmp_path, monkeypatch, capsys):
@@ -169,11 +169,11 @@ def test_entry_copied_from_another_seed_is_set_aside(cache):
     a, b = tiny(0), tiny(1)
     run([a, b], cache, device="cpu", progress=False)
     shutil.copy(cache.path(b.key()), cache.path(a.key()))
-    trained = STATS.trained
+    stats = RunStats()
     with pytest.warns(CorruptEntryWarning, match=r"not the run of its key.*seed"):
-        [h] = run([a], cache, device="cpu", progress=False)
+        [h] = run([a], cache, device="cpu", progress=False, stats=stats)
     assert h.config["seed"] == 0  # old code: seed 1's history, served as seed 0's
-    assert STATS.trained - trained == 1
+    assert stats.trained == 1
     assert len(list(cache.path(a.key()).parent.glob(f"{a.key()}.*.corrupt"))) == 1
     assert cache.load(a.key(), expect=a).config["seed"] == 0
 
@@ -556,10 +556,10 @@ def test_read_only_cache_is_read_and_misses_train_unstored(tmp_path, monkeypatch
     with pytest.warns(ReadOnlyCacheWarning, match="not writable"):
         ro = RunCache(root)
     assert not ro.writable
-    cached, unstored = STATS.cached, STATS.unstored
-    hs = run([have, lack], ro, device="cpu", progress=False)  # old code: crashed on the lock
+    stats = RunStats()
+    hs = run([have, lack], ro, device="cpu", progress=False, stats=stats)  # old: crashed on lock
     assert [h.config["seed"] for h in hs] == [0, 1]
-    assert (STATS.cached - cached, STATS.unstored - unstored) == (1, 1)
+    assert (stats.cached, stats.unstored) == (1, 1)
     assert lack.key() not in ro
 
 

@@ -94,9 +94,10 @@ def test_the_model_is_train_adds_tanh_decoder_with_uniform_embeddings():
 
 
 def test_an_ensemble_member_equals_its_reference_run_traces_included():
-    full = [_cfg(0), _cfg(1, n=40), _cfg(2, n=25)]  # padded to one length
+    full = [_cfg(0), _cfg(2)]
+    smaller = [_cfg(1, n=40)]  # another training-set size: its own ensemble
     batched = [_cfg(1, n=54), _cfg(3, n=54)]  # 45 pairs a step
-    for cfgs in (full, batched):
+    for cfgs in (full, smaller, batched):
         check(cfgs)
 
 

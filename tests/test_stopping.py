@@ -12,7 +12,7 @@ from grokcore import stopping
 from grokcore.cache import RunCache
 from grokcore.config import EmbedMLP, ModularTask, Optimizer, RunConfig
 from grokcore.history import History
-from grokcore.runs import STATS, load_cached, run, serve, unique_by_key
+from grokcore.runs import RunStats, load_cached, run, serve, unique_by_key
 from grokcore.spec import Scope
 from grokcore.stopping import StopRule
 from grokcore.train import Ensemble
@@ -121,7 +121,7 @@ def test_a_stopped_history_round_trips_through_bytes():
 # -- the engine: members leave -------------------------------------------------------------------
 @pytest.mark.parametrize("step", ["eager", "static"])
 def test_stopped_members_are_the_first_part_of_their_full_run_and_the_rest_unchanged(step):
-    base = [grokking(s) for s in range(3)] + [grokking(3, frac=0.7), grokking(1, wd=0.0)]
+    base = [grokking(s) for s in range(3)] + [grokking(3, data_seed=5), grokking(1, wd=0.0)]
     full = Ensemble(base, step=step).train()
     ruled = [c.replace(stop=(FAST,)) if i < 4 else c for i, c in enumerate(base)]
     part = Ensemble(ruled, step=step).train()
@@ -156,15 +156,15 @@ def test_a_stopped_entry_serves_rules_that_stop_by_then_and_no_other(tmp_path):
     # no rule (the whole budget), or a later rule: trained again, and the entry replaced
     assert load_cached(cache, c.key(), c) is None
     assert load_cached(cache, c.key(), c.replace(stop=(StopRule(factor=3.0),))) is None
-    before = STATS.trained
-    (whole,) = run([c], cache, progress=False)
-    assert STATS.trained == before + 1 and whole.stopped_at is None
+    stats = RunStats()
+    (whole,) = run([c], cache, progress=False, stats=stats)
+    assert stats.trained == 1 and whole.stopped_at is None
     assert_prefix(h, whole)
     # a full entry serves every rule, cut where that rule stops
     assert serve(whole, c.replace(stop=(late,))).stopped_at == h.stopped_at
-    before = STATS.trained
-    run([c.replace(stop=(late,))], cache, progress=False)
-    assert STATS.trained == before
+    stats = RunStats()
+    run([c.replace(stop=(late,))], cache, progress=False, stats=stats)
+    assert (stats.trained, stats.cached) == (0, 1)
 
 
 # -- which claims stop ----------------------------------------------------------------------------
@@ -209,3 +209,13 @@ def test_members_with_gradient_filters_leave_and_the_rest_train_on_unchanged(ste
     assert part[0].stopped_at is not None
     for p, f in zip(part, full, strict=True):
         assert_prefix(p, f)
+
+
+def test_after_training_an_ensemble_holds_the_members_still_active_and_trains_no_more():
+    """Its configs, K and rows agree (the members that stopped left with their rows)."""
+    ens = Ensemble([grokking(2, stop=(FAST,)), grokking(1, wd=0.0)])
+    hs = ens.train()
+    assert hs[0].stopped_at is not None and hs[1].stopped_at is None
+    assert ens.k == len(ens.configs) == ens.flat.shape[0] == 1 and ens.configs[0].seed == 1
+    with pytest.raises(RuntimeError, match="trained already"):
+        ens.train()

@@ -32,7 +32,6 @@ from grokcore.train.objective import (
     BatchSampler,
     draw_indices,
     draw_noise,
-    masked_mean,
     noise_generator,
     per_sample_correct,
     per_sample_loss,
@@ -45,7 +44,10 @@ EVAL_CHUNK = 1024  # samples per evaluation forward pass: bounds memory, and is 
 
 
 class _Split:
-    """One split (train or test) of all members: shared tensors, or padded and masked."""
+    """One split (train or test) of all members: shared tensors, or stacked per member.
+
+    Members' splits have one size: the ensemble key holds the split sizes exactly, since a
+    member padded to a longer split would round its sums differently from the run alone."""
 
     def __init__(
         self, xs: Sequence[torch.Tensor], ys: Sequence[torch.Tensor], device: torch.device
@@ -53,25 +55,19 @@ class _Split:
         self.shared = all(x is xs[0] for x in xs) and all(y is ys[0] for y in ys)
         self.sizes = [len(y) for y in ys]
         if self.shared:
-            self.x, self.y, self.mask = xs[0].to(device), ys[0].to(device), None
+            self.x, self.y = xs[0].to(device), ys[0].to(device)
             return
-        n = max(self.sizes)
-        self.x = torch.stack([_pad(x, n) for x in xs]).to(device)
-        self.y = torch.stack([_pad(y, n) for y in ys]).to(device)
-        self.mask = None
         if len(set(self.sizes)) > 1:
-            self.mask = (torch.arange(n)[None, :] < torch.tensor(self.sizes)[:, None]).float()
-            self.mask = self.mask.to(device)
+            raise ValueError(f"members' splits differ in size {sorted(set(self.sizes))}")
+        self.x = torch.stack(list(xs)).to(device)
+        self.y = torch.stack(list(ys)).to(device)
 
     def leave(self, keep: list[int]) -> None:
-        """Only the members `keep` (indices into the current K) stay. Their padding stays as
-        it was, so their numbers do not change."""
+        """Only the members `keep` (indices into the current K) stay."""
         self.sizes = [self.sizes[j] for j in keep]
         if self.shared:
             return
         self.x, self.y = self.x[keep], self.y[keep]
-        if self.mask is not None:
-            self.mask = self.mask[keep]
 
     def take(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Rows `idx` (K, B) of each member's split -> (K, B, ...) inputs and targets."""
@@ -87,12 +83,6 @@ def _augmenter(configs: Sequence[RunConfig]) -> Augmenter | None:
     if not any(sigmas):
         return None
     return Augmenter(sigmas, [seeds.generator(seeds.AUGMENT, c.seed) for c in configs])
-
-
-def _pad(t: torch.Tensor, n: int) -> torch.Tensor:
-    if len(t) == n:
-        return t
-    return torch.cat([t, t[:1].expand(n - len(t), *t.shape[1:])])
 
 
 @contextlib.contextmanager
@@ -179,6 +169,7 @@ class Ensemble:
         if self.device.type == "cpu":
             keep_freed_memory()
         self.k = len(configs)
+        self._trained = False
         self.cfg = configs[0]  # fields shared by every member (ensemble key)
         self.dtype = self.cfg.torch_dtype
         self.data: list[TaskData] = [build_data(c.task, c.split_seed) for c in configs]
@@ -292,14 +283,12 @@ class Ensemble:
             else:
                 x, y = split.x[:, sl], split.y[:, sl]
             out = self.forward(self.flat, x, not split.shared)
-            mask = None if split.mask is None else split.mask[:, sl]
-            w = out.new_ones(out.shape[:2]) if mask is None else mask
             cfg = self.cfg
             losses = per_sample_loss(out, y, self.task_data, cfg.loss, cfg.loss_dtype)
-            loss_sum += (losses * w).sum(-1)
-            corr_sum += (per_sample_correct(out, y, self.task_data).float() * w).sum(-1)
+            loss_sum += losses.sum(-1)
+            corr_sum += per_sample_correct(out, y, self.task_data).float().sum(-1)
             if zero_sum is not None:
-                zero_sum += ((losses == 0).to(w.dtype) * w).sum(-1)
+                zero_sum += (losses == 0).to(zero_sum.dtype).sum(-1)
         sizes = torch.tensor(split.sizes, dtype=loss_sum.dtype, device=self.device)
         self.base.train()
         share = None if zero_sum is None else (zero_sum / sizes).cpu().double().numpy()
@@ -330,17 +319,21 @@ class Ensemble:
     # -- training ---------------------------------------------------------------------
     def _batch(
         self, samplers: list[BatchSampler] | None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, bool]:
-        """Inputs, targets, padding mask (or None) and whether x, y are per-member (K, B, ...)."""
+    ) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """Inputs, targets and whether x, y are per-member (K, B, ...)."""
         s = self.train_split
         if samplers is None:
-            return s.x, s.y, s.mask, not s.shared
+            return s.x, s.y, not s.shared
         x, y = s.take(draw_indices(samplers).to(self.device))
-        return x, y, None, True
+        return x, y, True
 
     def train(self, progress: Progress | None = None) -> list[History]:
         """Train every member for the shared step budget, or until its stopping rule ends it
-        (`RunConfig.stop`, grokcore/stopping.py); return one History per member, in order."""
+        (`RunConfig.stop`, grokcore/stopping.py); return one History per member, in order.
+        An ensemble trains once: afterwards it holds the members still active at the end."""
+        if self._trained:
+            raise RuntimeError("this ensemble has trained already: build a new one")
+        self._trained = True
         cfg = self.cfg
         schedule = eval_schedule(cfg.steps, cfg.eval_points, cfg.eval_every)
         samplers = None
@@ -403,10 +396,9 @@ class Ensemble:
             table = stepper.batch_loss.cpu().numpy()
             for j, i in enumerate(active):
                 losses[i] = table[:, j]
-        self.flat = self.flat.detach()
-        self._final_rows = {i: j for j, i in enumerate(active)}
-        self.configs, self.k = members, len(members)  # for `_histories`
-        return self._histories(schedule, records, losses, stopped)
+        self.flat = self.flat.detach()  # the members still active: configs, k and rows agree
+        final_rows = {i: j for j, i in enumerate(active)}
+        return self._histories(members, schedule, records, losses, stopped, final_rows)
 
     def _stops(
         self,
@@ -466,13 +458,17 @@ class Ensemble:
 
     def _histories(
         self,
+        members: list[RunConfig],
         schedule: list[int],
         records: list[tuple[list[int], dict[str, np.ndarray]]],
         losses: dict[int, np.ndarray],
         stopped: dict[int, int],
+        final_rows: dict[int, int],
     ) -> list[History]:
+        """One History per original member: its evaluations while it was active, its batch
+        losses, and its final row of `flat` (`final_rows`: member -> row) if it kept one."""
         out = []
-        for i, c in enumerate(self.configs):
+        for i, c in enumerate(members):
             rows = [(r, act.index(i)) for act, r in records if i in act]
             cols = {k: np.array([r[k][j] for r, j in rows]) for k in rows[0][0]}  # (T_i, ...)
             steps = np.asarray(schedule[: len(rows)], dtype=np.int64)
@@ -507,16 +503,18 @@ class Ensemble:
                     stopped_at=stopped.get(i),
                     stop_rule="; ".join(r.describe() for r in c.stop) if i in stopped else "",
                     zero_loss_share=cols["zero_loss_share"] if c.keep_zero_loss else np.zeros(0),
-                    **self._kept_params(i, c),
+                    **self._kept_params(final_rows.get(i), c),
                 )
             )
         return out
 
-    def _kept_params(self, i: int, c: RunConfig) -> dict:
-        """Member i's final parameters for `History`, where its config asks to keep them."""
+    def _kept_params(self, row_index: int | None, c: RunConfig) -> dict:
+        """A member's final parameters (row `row_index` of `flat`) for `History`, where its
+        config asks to keep them (a config that keeps them never stops early)."""
         if not c.keep_params:
             return {}
-        row = self.flat[self._final_rows[i]]
+        assert row_index is not None, "a run that keeps its weights trains its whole budget"
+        row = self.flat[row_index]
         shapes = {n: tuple(s) for n, s in zip(self.names, self.shapes, strict=True)}
         return {"final_params": row.detach().cpu().numpy().copy(), "param_shapes": shapes}
 
@@ -547,7 +545,7 @@ class _EagerStep:
 
     def __call__(self, step: int) -> None:
         ens = self.ens
-        x, y, mask, batched = ens._batch(self.samplers)
+        x, y, batched = ens._batch(self.samplers)
         if ens._augment is not None:  # li-sakib §4: each member's batch, its own angles
             x, batched = ens._augment(x if batched else x.expand(ens.k, *x.shape)), True
         flat = ens.flat.requires_grad_(True)
@@ -556,7 +554,7 @@ class _EagerStep:
         out = out.to(ens.dtype)  # the loss, its gradient and the update in `dtype`
         cfg = ens.cfg
         losses = per_sample_loss(out, y, ens.task_data, cfg.loss, cfg.loss_dtype)
-        loss = masked_mean(losses, mask)
+        loss = losses.mean(-1)
         (g,) = torch.autograd.grad(loss.sum(), flat)
         ens.flat = flat.detach()
         with torch.no_grad():

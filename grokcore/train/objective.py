@@ -1,9 +1,8 @@
 """Losses, correctness and batch order shared by the ensemble engine and the reference trainer.
 
 Every function works on a leading member axis K: outputs (K, n, C), targets
-(K, n) / (K, n, d) or unbatched (n,) / (n, d), and an optional (K, n) mask for
-members whose splits were padded to a common length. A model that predicts several
-tokens per sample (the Power transformer's rhs `[c, <eos>]`) gives outputs
+(K, n) / (K, n, d) or unbatched (n,) / (n, d); members' splits have one length. A model
+that predicts several tokens per sample (the Power transformer's rhs `[c, <eos>]`) gives outputs
 (K, n, T, C) and targets (n, T): the loss is the mean over the T tokens and a sample
 is correct only when every token is (openai/grok `training.py`).
 """
@@ -88,13 +87,6 @@ def per_sample_correct(out: torch.Tensor, y: torch.Tensor, data: TaskData) -> to
         return (out[..., 0] > 0).long() == y
     hit = out.argmax(-1) == y
     return hit.reshape(*hit.shape[:2], -1).all(-1)
-
-
-def masked_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """(K,) mean over samples, ignoring padded positions."""
-    if mask is None:
-        return values.mean(-1)
-    return (values * mask).sum(-1) / mask.sum(-1)
 
 
 class BatchSampler:

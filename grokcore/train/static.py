@@ -36,7 +36,6 @@ from grokcore.train.objective import (
     BatchSampler,
     draw_indices,
     draw_noise,
-    masked_mean,
     per_sample_loss,
 )
 from grokcore.train.optim import EnsembleOptimizer, NormProjection, Schedule
@@ -54,7 +53,6 @@ class Split(Protocol):
 
     x: torch.Tensor
     y: torch.Tensor
-    mask: torch.Tensor | None
     shared: bool
 
     def take(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
@@ -213,7 +211,7 @@ class StaticStep:
             self.t.add_(1)
             sched = self.schedule()
             self.slot.copy_((self.t - 1).remainder(self.rows).long().view(1))
-        split, mask = ens.train_split, None
+        split = ens.train_split
         noise = None
         if self.noise_block is not None:
             noise = self.noise_block.index_select(0, self.slot).squeeze(0)
@@ -221,12 +219,12 @@ class StaticStep:
             x, y = split.take(self.idx_block.index_select(0, self.slot).squeeze(0))
             batched = True
         else:
-            x, y, mask, batched = split.x, split.y, split.mask, not split.shared
+            x, y, batched = split.x, split.y, not split.shared
         bf16 = cfg.precision == "bf16"
         with torch.autocast(ens.device.type, torch.bfloat16, enabled=bf16, cache_enabled=False):
             out = ens.forward(ens.flat, x, batched, noise)
         out = out.to(ens.dtype)
-        loss = masked_mean(per_sample_loss(out, y, ens.task_data, cfg.loss, cfg.loss_dtype), mask)
+        loss = per_sample_loss(out, y, ens.task_data, cfg.loss, cfg.loss_dtype).mean(-1)
         (g,) = torch.autograd.grad(loss.sum(), ens.flat)
         with torch.no_grad():
             self.optim.apply(ens.flat, g, sched)
