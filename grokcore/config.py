@@ -49,6 +49,9 @@ OPERATIONS = (
 # since y = 0 is even and takes the x - y branch (openai/grok `grok/data.py`, REFERENCES P9).
 DIVISION_OPS = ("x/y", "x/y if y odd else x-y")
 OP_ALIASES = {"mixed": "x/y if y odd else x-y"}  # arn §3's name for openai/grok's `mix1`
+# Tables beyond Power et al.'s eight: x·y over y in 1..p-1 (ironjr/grokfast
+# `multiplication_mod_p_data`, whose docstring says x/y but which computes `x * y % p`)
+OTHER_OPERATIONS = ("x*y (y>0)",)
 
 
 def _fail(obj: object, name: str, value: object, why: str) -> None:
@@ -106,7 +109,8 @@ def is_prime(n: int) -> bool:
 class ModularTask:
     """`x ∘ y mod p` over the full table, split at random by `train_frac` (Power et al. 2022).
 
-    op: one of OPERATIONS (or "mixed"); division needs a prime p, and "x/y" drops y = 0.
+    op: one of OPERATIONS or OTHER_OPERATIONS (or "mixed"); division needs a prime p;
+        "x/y" and "x*y (y>0)" drop y = 0.
     p: the modulus.
     train_frac: share of the table used for training, in (0, 1).
     """
@@ -117,8 +121,9 @@ class ModularTask:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "op", OP_ALIASES.get(self.op, self.op))
-        if self.op not in OPERATIONS:
-            _fail(self, "op", self.op, f"unknown operation; choose one of {list(OPERATIONS)}")
+        if self.op not in OPERATIONS + OTHER_OPERATIONS:
+            known = list(OPERATIONS + OTHER_OPERATIONS)
+            _fail(self, "op", self.op, f"unknown operation; choose one of {known}")
         _int(self, "p")
         if self.p < 2:
             _fail(self, "p", self.p, "modulus must be an integer >= 2")
@@ -129,8 +134,9 @@ class ModularTask:
 
     @property
     def n_pairs(self) -> int:
-        """Pairs in the table (`grokcore.data.modular.modular_table`): x ÷ y drops y = 0."""
-        return self.p * (self.p - 1) if self.op == "x/y" else self.p * self.p
+        """Pairs in the table (`grokcore.data.modular.modular_table`): x ÷ y and grokfast's
+        x·y drop y = 0."""
+        return self.p * (self.p - 1) if self.op in ("x/y", "x*y (y>0)") else self.p * self.p
 
     @property
     def split_sizes(self) -> tuple[int, int]:
@@ -317,14 +323,26 @@ class Transformer:
     `grok/transformer.py`: 2 post-LN layers, no biases, fixed sinusoidal positions, PyTorch
     default init, tokens `<eos> x op y = c`, loss and accuracy on the rhs tokens `[c, <eos>]`.
 
-    layer_norm: "none", "pre" (LN before each sublayer, plus a final LN) or "post"
-        (openai/grok: LN after each residual sum, no final LN).
-    bias: biases on the MLP layers (attention projections never have them).
+    layer_norm: "none", "pre" (LN before each sublayer, plus a final LN), "post"
+        (openai/grok: LN after each residual sum, no final LN) or "pre_normed" (ironjr/
+        grokfast `main.py` `Block.forward`: `x = self.ln_1(x)`, then `x = x + attn(x)`, so the
+        attention's residual starts from the normalized stream; then `x + mlp(ln_2(x))` and
+        a final LN, as "pre").
+    bias: biases on the MLP layers.
+    attn_bias: biases on the attention's Q, K, V and output projections (grokfast's
+        `nn.MultiheadAttention` has them); off by default, and in the key only when on.
+    act: the MLP's nonlinearity, "relu" or "gelu" (grokfast: `nn.GELU()`, exact erf); in
+        the key only when "gelu".
     positions: "learned" (a trained parameter) or "sinusoidal" (a fixed buffer).
     tokens: "nanda" reads `x y =` and predicts the answer at "="; "power" reads
-        `<eos> x op y = c` teacher-forced and predicts `c` and `<eos>` (the rhs tokens).
+        `<eos> x op y = c` teacher-forced and predicts `c` and `<eos>` (the rhs tokens);
+        "grokfast" reads `x op y =` (op = p+1, "=" = p) and predicts the answer at "=", over
+        p+2 logits, with 5 learned position rows of which it uses 4 (grokfast `Decoder`,
+        `seq_len=5`, fed `input[:-1]`).
     init: "nanda" (N(0, 1/d_model) weights, unembed N(0, 1/d_vocab), zero biases) or
-        "torch" (PyTorch's module defaults, as openai/grok).
+        "torch" (PyTorch's module defaults, as openai/grok; with "grokfast" tokens and
+        `attn_bias`, those of grokfast's modules: `nn.Embedding` N(0, 1) for tokens and
+        positions, and `nn.MultiheadAttention`'s Xavier-uniform Q, K, V with zero biases).
     vocab: total vocabulary (embedding rows and logits); None takes the task's own tokens:
         p+1 for "nanda" (numbers, "="), p+3 for "power" (numbers, op, "=", <eos>);
         openai/grok shares one larger vocabulary over all its operations.
@@ -335,26 +353,32 @@ class Transformer:
     d_model: int = 128
     n_heads: int = 4
     d_mlp: int = 512
-    layer_norm: Literal["none", "pre", "post"] = "none"
+    layer_norm: Literal["none", "pre", "post", "pre_normed"] = "none"
     bias: bool = True
     positions: Literal["learned", "sinusoidal"] = "learned"
-    tokens: Literal["nanda", "power"] = "nanda"
+    tokens: Literal["nanda", "power", "grokfast"] = "nanda"
     init: Literal["nanda", "torch"] = "nanda"
     vocab: int | None = None
     embed_noise: float = 0.0
+    attn_bias: bool = field(default=False, metadata={"omit_default": True})
+    act: Literal["relu", "gelu"] = field(default="relu", metadata={"omit_default": True})
 
     def __post_init__(self) -> None:
         for name in ("n_layers", "d_model", "n_heads", "d_mlp"):
             _int(self, name, low=1)
         _bool(self, "bias")
+        _bool(self, "attn_bias")
+        if self.act not in ("relu", "gelu"):
+            _fail(self, "act", self.act, "choose 'relu' or 'gelu'")
         if self.d_model % self.n_heads:
             _fail(self, "n_heads", self.n_heads, f"must divide d_model={self.d_model}")
-        if self.layer_norm not in ("none", "pre", "post"):
-            _fail(self, "layer_norm", self.layer_norm, "choose 'none', 'pre' or 'post'")
+        if self.layer_norm not in ("none", "pre", "post", "pre_normed"):
+            why = "choose 'none', 'pre', 'post' or 'pre_normed'"
+            _fail(self, "layer_norm", self.layer_norm, why)
         if self.positions not in ("learned", "sinusoidal"):
             _fail(self, "positions", self.positions, "choose 'learned' or 'sinusoidal'")
-        if self.tokens not in ("nanda", "power"):
-            _fail(self, "tokens", self.tokens, "choose 'nanda' or 'power'")
+        if self.tokens not in ("nanda", "power", "grokfast"):
+            _fail(self, "tokens", self.tokens, "choose 'nanda', 'power' or 'grokfast'")
         if self.init not in ("nanda", "torch"):
             _fail(self, "init", self.init, "choose 'nanda' or 'torch'")
         _int(self, "vocab", low=1, optional=True)
@@ -371,6 +395,26 @@ class Transformer:
                 "bias": False,
                 "positions": "sinusoidal",
                 "tokens": "power",
+                "init": "torch",
+                **kw,
+            }
+        )
+
+    @classmethod
+    def grokfast(cls, **kw: Any) -> Transformer:
+        """Lee et al. 2024 (ironjr/grokfast `main.py` `Decoder(dim=128, num_layers=2,
+        num_heads=4, num_tokens=p+2, seq_len=5)`): 2 blocks of `ln_1` -> causal
+        `nn.MultiheadAttention` (biases) added to the normed stream, `x + mlp(ln_2(x))` with
+        a GELU MLP 128-512-128 (biases), learned positions, a final LN and an unbiased head."""
+        return cls(
+            **{
+                "n_layers": 2,
+                "layer_norm": "pre_normed",
+                "bias": True,
+                "attn_bias": True,
+                "act": "gelu",
+                "positions": "learned",
+                "tokens": "grokfast",
                 "init": "torch",
                 **kw,
             }
@@ -631,6 +675,10 @@ class RunConfig:
         cache (≈ 31 MB instead of ≈ 250 MB) fits the 64 MiB that a GPU session can carry.
         Outside the key, as `keep_params`; a cached run without the losses is retrained
         once where a config asks for them.
+    keep_zero_loss: record at every evaluation the share of training samples whose loss is
+        exactly 0.0 in the run's loss dtype (`History.zero_loss_share`; BX-SC's softmax
+        collapse). Read off the training split's evaluation, which computes those losses
+        anyway; outside the key, as `keep_params`.
     """
 
     task: Task
@@ -657,6 +705,7 @@ class RunConfig:
     )
     keep_params: bool = field(default=False, metadata={"hash": False, "describe": False})
     keep_batch_loss: bool = field(default=True, metadata={"hash": False, "describe": False})
+    keep_zero_loss: bool = field(default=False, metadata={"hash": False, "describe": False})
     # When the run may end before `steps` (grokcore/stopping.py; set from the claim's
     # `ClaimSpec.stopping`): how long it trains, not what a step computes, so outside the
     # key like `keep_params`. A stopped run's History says where and why it stopped, and
@@ -673,6 +722,7 @@ class RunConfig:
         _bool(self, "constrain_norm")
         _bool(self, "keep_params")
         _bool(self, "keep_batch_loss")
+        _bool(self, "keep_zero_loss")
         if not isinstance(self.stop, tuple) or not all(isinstance(r, StopRule) for r in self.stop):
             _fail(self, "stop", self.stop, "must be a tuple of grokcore.stopping.StopRule")
         if self.stop and self.keep_params:

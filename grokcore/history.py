@@ -41,6 +41,9 @@ class History:
     stopped_at: the step where a stopping rule ended the run before its budget
         (`grokcore.stopping`), else None; the curves then end there, and `batch_loss` too.
     stop_rule: that rule, in words.
+    zero_loss_share: (T,) share of the training samples whose per-sample loss is exactly 0.0
+        at each evaluated step, in the run's loss dtype (BX-SC's softmax collapse, Prieto et
+        al. 2025 §3), kept only for a config with `keep_zero_loss`; else empty.
     """
 
     steps: np.ndarray
@@ -59,6 +62,7 @@ class History:
     traces: dict[str, np.ndarray] = field(default_factory=dict)
     stopped_at: int | None = None
     stop_rule: str = ""
+    zero_loss_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         n = len(self.steps)
@@ -72,6 +76,10 @@ class History:
                 raise ValueError(
                     f"History.group_norms[{name!r}] has {len(arr)} points, steps has {n}"
                 )
+        if len(self.zero_loss_share) not in (0, n):
+            raise ValueError(
+                f"History.zero_loss_share has {len(self.zero_loss_share)} points, steps has {n}"
+            )
         for name, arr in self.traces.items():
             if np.ndim(arr) != 2 or len(arr) != n:
                 raise ValueError(
@@ -113,6 +121,7 @@ class History:
             traces={k: v[:n] for k, v in self.traces.items()},
             stopped_at=step,
             stop_rule=rule,
+            zero_loss_share=self.zero_loss_share[:n],
         )
 
     def unflatten(self) -> dict[str, np.ndarray]:
@@ -143,6 +152,8 @@ class History:
             arrays[f"group_norm/{name}"] = np.asarray(arr)
         for name, arr in self.traces.items():
             arrays[f"trace/{name}"] = np.asarray(arr)
+        if len(self.zero_loss_share):  # only where asked: every other payload is as it was
+            arrays["zero_loss_share"] = np.asarray(self.zero_loss_share)
         meta = {"budget": int(self.budget), "config": self.config}
         if self.diverged_at is not None:
             meta["diverged_at"] = int(self.diverged_at)
@@ -185,6 +196,7 @@ class History:
                 traces=traces,
                 stopped_at=meta.get("stopped_at"),
                 stop_rule=meta.get("stop_rule", ""),
+                zero_loss_share=arrays.get("zero_loss_share", np.zeros(0)),
             )
         except Exception as exc:  # zipfile, KeyError, JSON, shape errors all mean "damaged"
             raise ValueError(

@@ -145,6 +145,29 @@ def plot_curves(
     return _save(fig, path)
 
 
+def plot_zero_loss(
+    groups: dict[str, list[History]], path: str | Path, title: str = "", tau: float | None = None
+) -> Path:
+    """Median share of training samples whose loss is exactly 0 (solid; `History.
+    zero_loss_share`) and test accuracy (dotted) per condition, log step axis; `tau`: the
+    test accuracy that counts as generalized, as a grey line."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for i, hs in enumerate(groups.values()):
+        hs = [h for h in hs if len(h.zero_loss_share) == len(h.steps)]
+        if not hs:
+            continue
+        grid = _common_grid(hs)
+        _band_plot(ax, grid, hs, "zero_loss_share", _color(i), "-")
+        _band_plot(ax, grid, hs, "test_acc", _color(i), ":")
+    if tau is not None:
+        ax.axhline(tau, color="0.6", lw=0.8, ls="--")
+    _style(ax, title, "share of train losses exactly 0 / test accuracy", acc=True)
+    handles = [Line2D([], [], color=_color(i), lw=2) for i in range(len(groups))]
+    handles += [Line2D([], [], color="0.3", ls="-"), Line2D([], [], color="0.3", ls=":")]
+    ax.legend(handles, [*groups, "zero-loss share", "test acc"], fontsize=8, frameon=False)
+    return _save(fig, path)
+
+
 def plot_loglog_fit(
     x: Sequence[float],
     y: Sequence[float],

@@ -172,6 +172,7 @@ def unique_by_key(configs: Sequence[RunConfig]) -> dict[str, RunConfig]:
             c = c.replace(
                 keep_params=c.keep_params or have.keep_params,
                 keep_batch_loss=c.keep_batch_loss or have.keep_batch_loss,
+                keep_zero_loss=c.keep_zero_loss or have.keep_zero_loss,
                 stop=stopping.merge(c.stop, have.stop),
             )
         by_key[key] = c
@@ -325,8 +326,9 @@ def _load(cache: RunCache, by_key: dict[str, RunConfig], stats: RunStats) -> dic
 
 
 def load_cached(cache: RunCache, key: str, cfg: RunConfig) -> History | None:
-    """The cached run of `cfg`, or None: also when `cfg` keeps parameters or batch losses and
-    the entry has none (it was trained without them; retraining stores them), and when the
+    """The cached run of `cfg`, or None: also when `cfg` keeps parameters, batch losses or
+    zero-loss shares and the entry has none (it was trained without them; retraining stores
+    them), and when the
     entry was stopped early (`History.stopped_at`) before `cfg`'s own stopping rules would
     have stopped it, or `cfg` has none: then it is trained again, and the longer run
     replaces the entry."""
@@ -335,7 +337,8 @@ def load_cached(cache: RunCache, key: str, cfg: RunConfig) -> History | None:
         return None
     lacks_params = cfg.keep_params and h.final_params is None
     lacks_losses = cfg.keep_batch_loss and len(h.batch_loss) == 0
-    return None if lacks_params or lacks_losses or not serves(h, cfg) else h
+    lacks_zeros = cfg.keep_zero_loss and len(h.zero_loss_share) == 0
+    return None if lacks_params or lacks_losses or lacks_zeros or not serves(h, cfg) else h
 
 
 def serves(h: History, cfg: RunConfig) -> bool:

@@ -7,11 +7,18 @@ fails the positive control; float64 runs that never fit cannot pass by vacuity.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from grokcore.record import Verdict
 from grokcore.verdicts import precision_spikes, softmax_collapse
-from tests.synthetic import assert_positive_control_failed, synthetic, with_batch_loss
+from tests.synthetic import (
+    assert_positive_control_failed,
+    rise,
+    synthetic,
+    with_batch_loss,
+)
 
 
 def runs(n=6, spikes_at=(), t_train=50.0):
@@ -54,15 +61,20 @@ def test_float64_runs_that_never_fit_do_not_pass_by_vacuity():
 # -- BX-SC (`verdicts.softmax_collapse`) -------------------------------------------------
 
 
+def zeros(h, at=None, level=0.9):
+    """`h` with a zero-loss share over training that rises to `level` at step `at` (None:
+    stays 0)."""
+    return replace(h, zero_loss_share=level * rise(at))
+
+
 def sc(n=6, **kw):
     """BX-SC's arms as the claim describes them, with overrides per keyword: float32 softmax
-    fits at 50 and never generalizes with 90% of its losses exactly 0; the float64-loss runs
-    do not collapse; ⊥AdamW generalizes at 150 (within 300 steps); StableMax at 5,000."""
+    fits at 50 and never generalizes, 90% of its losses exactly 0 from ≈ 200 on; the
+    float64-loss runs do not collapse; ⊥AdamW generalizes at 150 (within 300 steps);
+    StableMax at 5,000."""
     arms = {
-        "f32": [synthetic(50, None, seed=s) for s in range(n)],
-        "zero32": [0.9] * n,
-        "f64": [synthetic(50, None, seed=s) for s in range(n)],
-        "zero64": [0.0] * n,
+        "f32": [zeros(synthetic(50, None, seed=s), 200) for s in range(n)],
+        "f64": [zeros(synthetic(50, None, seed=s)) for s in range(n)],
         "orth": [synthetic(30, 150, budget=300, seed=s) for s in range(n)],
         "stablemax": [synthetic(50, 5000, seed=s) for s in range(n)],
         "decay": [synthetic(50, 3000, seed=s) for s in range(n)],
@@ -79,14 +91,15 @@ def test_softmax_collapse_claimed_shape_is_supported():
 
 
 def test_control_float64_collapsing_too_is_refuted():
-    j = sc(zero64=[0.9] * 6)  # the float64 arm collapses as often: (a) is not numerical
+    # the float64 arm collapses as often: (a) is not numerical
+    j = sc(f64=[zeros(synthetic(50, None, seed=s), 200) for s in range(6)])
     assert j.verdict is Verdict.REFUTED
     assert j.checks[1].verdict is Verdict.REFUTED
 
 
 def test_control_plain_adamw_as_fast_as_orthograd_is_refuted():
-    fast = [synthetic(30, 150, seed=s) for s in range(6)]  # plain AdamW generalizes by 150
-    j = sc(f32=fast, zero32=[0.0] * 6)
+    fast = [zeros(synthetic(30, 150, seed=s)) for s in range(6)]  # plain AdamW: by 150
+    j = sc(f32=fast)
     assert j.verdict is Verdict.REFUTED
     assert j.checks[3].verdict is Verdict.REFUTED  # (b) Fisher
     assert j.checks[4].verdict is Verdict.REFUTED  # (c) Fisher: softmax generalizes too
@@ -102,13 +115,39 @@ def test_slow_orthograd_and_stablemax_like_softmax_are_refuted():
 
 
 def test_softmax_that_never_fits_fails_the_positive_control():
-    assert_positive_control_failed(sc(f32=[synthetic(None, None, seed=s) for s in range(6)]))
+    assert_positive_control_failed(sc(f32=[zeros(synthetic(None, None, seed=s)) for s in range(6)]))
     # a setting that does not generalize even with weight decay
     j = sc(decay=[synthetic(50, None, seed=s) for s in range(6)])
     assert_positive_control_failed(j)
     assert "weight decay" in j.reason
 
 
-def test_softmax_collapse_rejects_misaligned_shares():
-    with pytest.raises(ValueError, match="zero-loss share"):
-        sc(zero32=[0.9])
+def test_collapse_read_over_training_must_precede_the_stall():
+    # zeros that come only after the run generalized (test at 3,000, zeros at 8,000) are no
+    # collapse; nor are zeros that arrive while test accuracy is still low but before it rises
+    late = [zeros(synthetic(50, 3000, seed=s), 8000) for s in range(6)]
+    early = [zeros(synthetic(50, 3000, seed=s), 200) for s in range(6)]
+    for f32 in (late, early):
+        j = sc(f32=f32)
+        assert j.checks[0].value == 0.0 and j.checks[0].verdict is Verdict.REFUTED
+    row = sc().runs[0]
+    assert row["t_collapse"] is not None and 150 < row["t_collapse"] <= 220
+    assert row["test_acc at t_collapse"] == 0.0 and row["final zero-loss share"] == 0.9
+
+
+def test_softmax_collapse_needs_the_share_over_training():
+    with pytest.raises(ValueError, match="keep_zero_loss"):
+        sc(f32=[synthetic(50, None, seed=s) for s in range(6)])
+
+
+def test_zero_loss_figure_draws_the_share_over_training(tmp_path):
+    from grokcore import plotting
+    from tests.synthetic import assert_png
+
+    f32 = [zeros(synthetic(50, None, seed=s), 200) for s in range(3)]
+    f64 = [zeros(synthetic(50, None, seed=s)) for s in range(3)]
+    unrecorded = [synthetic(50, None)]  # a run without the series is left out, not an error
+    path = plotting.plot_zero_loss(
+        {"float32": f32, "float64": f64, "none": unrecorded}, tmp_path / "z.png", tau=0.95
+    )
+    assert_png(path)

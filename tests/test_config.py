@@ -379,7 +379,7 @@ def test_operations_are_the_eight_of_power_et_al():
     assert len(OPERATIONS) == 8 and len(set(OPERATIONS)) == 8
 
 
-@pytest.mark.parametrize("op", ["x+y", "x/y", "x/y if y odd else x-y", "x^3+xy"])
+@pytest.mark.parametrize("op", ["x+y", "x/y", "x/y if y odd else x-y", "x^3+xy", "x*y (y>0)"])
 @pytest.mark.parametrize("frac", [0.001, 0.3, 0.5, 0.999])
 def test_split_sizes_are_the_split_the_data_draws(op, frac):
     from grokcore.data.modular import modular_table, split_indices

@@ -7,7 +7,7 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as hs
 
-from grokcore.config import MLP, OPERATIONS, ModularTask, TeacherStudentTask
+from grokcore.config import MLP, OPERATIONS, OTHER_OPERATIONS, ModularTask, TeacherStudentTask
 from grokcore.data import build_data, modular_table, split_indices
 from grokcore.data.teacher import teacher_student_data
 from grokcore.models import build_mlp
@@ -29,6 +29,10 @@ def brute_force(op: str, p: int) -> dict[tuple[int, int], int]:
                 z = x - y
             elif op == "x*y":
                 z = x * y
+            elif op == "x*y (y>0)":  # ironjr/grokfast `multiplication_mod_p_data`
+                if y == 0:
+                    continue
+                z = x * y
             elif op == "x/y":
                 if y == 0:
                     continue
@@ -48,7 +52,7 @@ def brute_force(op: str, p: int) -> dict[tuple[int, int], int]:
 
 
 @pytest.mark.parametrize("p", [7, 23])
-@pytest.mark.parametrize("op", OPERATIONS)
+@pytest.mark.parametrize("op", OPERATIONS + OTHER_OPERATIONS)
 def test_table_matches_brute_force(op, p):
     xy, z = modular_table(ModularTask(op, p, 0.5))
     expected = brute_force(op, p)

@@ -196,3 +196,88 @@ def test_zero_loss_share_counts_collapsed_samples():
         zero_loss_share(cfg, params[:-1])
     with pytest.raises(ValueError, match="dtype"):
         zero_loss_share(cfg, params, "float16")
+
+
+# -- the zero-loss share over training (RunConfig.keep_zero_loss, History.zero_loss_share) --
+
+
+def _hand_zero_share(cfg: RunConfig, flat: np.ndarray, dtype: torch.dtype) -> float:
+    """The share by hand: the plain module at `flat`, torch's own per-sample cross-entropy on
+    the training split in `dtype`, counting the losses that are exactly 0.0."""
+    from grokcore.models import build_model
+
+    data = build_data(cfg.task, cfg.split_seed)
+    model = build_model(cfg.model, data.n_in, data.n_out, cfg.seed)
+    at = 0
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.as_tensor(flat[at : at + p.numel()]).view_as(p))
+            at += p.numel()
+        logits = model(data.x_train).to(dtype)
+        losses = torch.nn.functional.cross_entropy(logits, data.y_train, reduction="none")
+    return float((losses == 0).double().mean())
+
+
+def test_zero_loss_share_series_matches_hand_computation():
+    # α = 20 on a 3-layer net: the logits are ~8,000× the default's, so every sample the init
+    # already classifies right has a float32 CE of exactly 0 at step 0, and training adds more
+    cfg = _cfg(init_scale=20.0, optim=Optimizer(lr=1e-3), keep_zero_loss=True, keep_params=True)
+    (h,) = Ensemble([cfg]).train()
+    assert len(h.zero_loss_share) == len(h.steps)
+    init = Ensemble([cfg]).flat[0].numpy()
+    start = _hand_zero_share(cfg, init, torch.float32)
+    assert start > 0.0 and h.zero_loss_share[0] == start
+    assert h.final_params is not None
+    assert h.zero_loss_share[-1] == _hand_zero_share(cfg, h.final_params, torch.float32)
+    # and equal to grokcore.numerics' measure on the final weights, in float32 and float64
+    from grokcore.numerics import zero_loss_share
+
+    assert h.zero_loss_share[-1] == zero_loss_share(cfg, h.final_params)
+    (h64,) = Ensemble([cfg.replace(loss_dtype="float64")]).train()
+    assert h64.final_params is not None
+    assert h64.zero_loss_share[-1] == zero_loss_share(cfg, h64.final_params, "float64")
+    # margins this large (> ~745) round to 0 even in float64: a float64 zero is a float32 zero
+    assert h64.zero_loss_share[0] == _hand_zero_share(cfg, init, torch.float64) <= start
+
+
+def test_zero_loss_share_changes_no_key_and_no_other_member():
+    cfg = _cfg(init_scale=20.0, seed=1)
+    asks = cfg.replace(keep_zero_loss=True)
+    assert asks.key() == cfg.key() and asks.to_dict() == cfg.to_dict()
+    assert asks.ensemble_key() == cfg.ensemble_key()
+    a, b = Ensemble([cfg, asks.replace(seed=2)]).train()
+    (alone,) = Ensemble([cfg]).train()
+    assert len(a.zero_loss_share) == 0 and len(b.zero_loss_share) == len(b.steps)
+    np.testing.assert_array_equal(a.batch_loss, alone.batch_loss)
+    np.testing.assert_array_equal(a.train_loss, alone.train_loss)
+    with pytest.raises(ValueError, match="keep_zero_loss"):
+        cfg.replace(keep_zero_loss=1)
+
+
+def test_zero_loss_share_is_stored_cut_and_required_from_the_cache(tmp_path):
+    from grokcore.cache import RunCache
+    from grokcore.history import History
+    from grokcore.runs import load_cached, unique_by_key
+
+    cfg = _cfg(init_scale=20.0, keep_zero_loss=True)
+    (h,) = Ensemble([cfg]).train()
+    back = History.from_bytes(h.to_bytes())
+    np.testing.assert_array_equal(back.zero_loss_share, h.zero_loss_share)
+    (plain,) = Ensemble([cfg.replace(keep_zero_loss=False)]).train()
+    assert "zero_loss_share" not in np.load(__import__("io").BytesIO(plain.to_bytes())).files
+    step = int(h.steps[4])
+    np.testing.assert_array_equal(h.until(step, "test").zero_loss_share, h.zero_loss_share[:5])
+    with pytest.raises(ValueError, match="zero_loss_share"):
+        History(**{**_fields(h), "zero_loss_share": np.zeros(3)})
+    cache = RunCache(tmp_path)
+    cache.store(cfg.key(), plain)  # trained without the series: a request for it retrains
+    assert load_cached(cache, cfg.key(), cfg) is None
+    assert load_cached(cache, cfg.key(), cfg.replace(keep_zero_loss=False)) is not None
+    merged = unique_by_key([cfg.replace(keep_zero_loss=False), cfg])
+    assert merged[cfg.key()].keep_zero_loss
+
+
+def _fields(h) -> dict:
+    import dataclasses
+
+    return {f.name: getattr(h, f.name) for f in dataclasses.fields(h)}

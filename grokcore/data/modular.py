@@ -14,7 +14,7 @@ def _apply(op: str, x: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
         return (x + y) % p
     if op == "x-y":
         return (x - y) % p
-    if op == "x*y":
+    if op in ("x*y", "x*y (y>0)"):
         return (x * y) % p
     if op == "x/y":
         return (x * _inverse(y, p)) % p
@@ -49,7 +49,8 @@ def modular_table(task: ModularTask) -> tuple[torch.Tensor, torch.Tensor]:
     p = task.p
     gx, gy = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
     x, y = gx.ravel().astype(np.int64), gy.ravel().astype(np.int64)
-    if task.op == "x/y":  # the mixed op keeps y = 0 (it takes the x - y branch)
+    # the mixed op keeps y = 0 (it takes the x - y branch); grokfast's x·y drops it
+    if task.op in ("x/y", "x*y (y>0)"):
         keep = y != 0
         x, y = x[keep], y[keep]
     z = _apply(task.op, x, y, p)

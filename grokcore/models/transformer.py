@@ -1,6 +1,6 @@
-"""Decoder-only transformers for `x ∘ y`: Nanda et al. 2023 and Power et al. 2022.
+"""Decoder-only transformers for `x ∘ y`: Nanda et al. 2023, Power et al. 2022, Lee et al. 2024.
 
-One module covers both references; `grokcore.config.Transformer` picks the variant.
+One module covers the three references; `grokcore.config.Transformer` picks the variant.
 
 Nanda (`tokens="nanda"`, `init="nanda"`), after mechanistic-interpretability-grokking/
 progress-measures-paper `transformers.py` @23d2c64:
@@ -24,6 +24,20 @@ Power (`Transformer.power()`), after openai/grok `grok/transformer.py` @3d64b1d:
   (`data.py:469-470`): the model reads `<eos> x op y = c` and the logits at "=" and at c
   predict the right-hand side `[c, <eos>]`, where openai/grok puts its loss and accuracy
   (`training.py:306-317`; a row is right only if both tokens are, :265).
+
+Grokfast (`Transformer.grokfast()`), after ironjr/grokfast `main.py` @93b2248 (`Block`,
+`Decoder`), the model of Lee et al. 2024's algorithmic runs:
+- reads `x op y =` (`multiplication_mod_p_data` stacks `[x, op, y, eq, result]` and the
+  model is fed `input[:-1]`), eq_token = p, op_token = p+1, `num_tokens = p+2` rows for the
+  embedding and the logits; the loss reads the logits at "=" (`logits[-1]`);
+- `Block.forward`: `x = self.ln_1(x)`, `x = x + attn(x, x, x, causal mask)`, `x = x +
+  mlp(ln_2(x))`: the attention's residual starts from the *normed* stream
+  (`layer_norm="pre_normed"`), then `ln_f` and an unbiased `head`;
+- `nn.MultiheadAttention(128, 4)` with its in/out projection biases (`attn_bias`), a GELU MLP
+  128-512-128 with biases, learned positions `nn.Embedding(5, 128)` (row 5 is never read);
+- PyTorch's defaults for those modules (`init="torch"`): embeddings N(0, 1), Q, K, V
+  Xavier-uniform with zero biases, the rest as `nn.Linear`.
+Its forward equals a copy of grokfast's `Decoder` (tests/test_models.py).
 
 Teacher forcing needs the answer in the input, so the model says how to lay out a dataset:
 `inputs(x, y)` and `targets(y)` are parameter-free and the trainer calls them once.
@@ -66,17 +80,26 @@ def sinusoidal_positions(n_ctx: int, d_model: int) -> torch.Tensor:
 
 
 class Block(nn.Module):
-    """Causal multi-head attention and a ReLU MLP, each in a residual, with LN as configured."""
+    """Causal multi-head attention and a ReLU (or GELU) MLP, each in a residual, with LN as
+    configured."""
 
     def __init__(self, cfg: Transformer):
         super().__init__()
         d = cfg.d_model
         self.n_heads = cfg.n_heads
         self.post_ln = cfg.layer_norm == "post"
+        # grokfast `Block.forward`: `x = self.ln_1(x); x = x + attn(x)`: the residual is normed
+        self.normed_residual = cfg.layer_norm == "pre_normed"
+        self.gelu = cfg.act == "gelu"
         # Q, K, V in one matrix so "attention QKV norm" (li-sakib §3.4) is one parameter.
         # Its default init equals openai/grok's per-head Wq/Wk/Wv: the fan-in is d either way.
-        self.qkv = nn.Linear(d, 3 * d, bias=False)
-        self.attn_out = nn.Linear(d, d, bias=False)
+        # With attn_bias it is nn.MultiheadAttention's in_proj (rows Q, K, V) and its init.
+        self.qkv = nn.Linear(d, 3 * d, bias=cfg.attn_bias)
+        self.attn_out = nn.Linear(d, d, bias=cfg.attn_bias)
+        if cfg.attn_bias:  # nn.MultiheadAttention._reset_parameters
+            nn.init.xavier_uniform_(self.qkv.weight)
+            nn.init.zeros_(self.qkv.bias)
+            nn.init.zeros_(self.attn_out.bias)
         self.mlp_in = nn.Linear(d, cfg.d_mlp, bias=cfg.bias)
         self.mlp_out = nn.Linear(cfg.d_mlp, d, bias=cfg.bias)
         norm = cfg.layer_norm != "none"
@@ -95,10 +118,11 @@ class Block(nn.Module):
         if n_read is None:
             q, k, v = (heads(z) for z in self.qkv(h).split(d, dim=-1))
         else:  # the rows of qkv.weight are Q, then K, then V: one parameter either way
-            w = self.qkv.weight
+            w, bias = self.qkv.weight, self.qkv.bias
+            bq, bkv = (None, None) if bias is None else (bias[:d], bias[d:])
             # contiguous: vmap's batched linear folds (b, n_read) into one matrix only then
-            q = heads(F.linear(h[:, -n_read:].contiguous(), w[:d]))
-            k, v = (heads(z) for z in F.linear(h, w[d:]).split(d, dim=-1))
+            q = heads(F.linear(h[:, -n_read:].contiguous(), w[:d], bq))
+            k, v = (heads(z) for z in F.linear(h, w[d:], bkv).split(d, dim=-1))
         tq = q.shape[-2]
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
         # the query rows are positions t-tq..t-1 of the causal mask
@@ -107,7 +131,8 @@ class Block(nn.Module):
         return self.attn_out(att.transpose(1, 2).reshape(b, tq, d))
 
     def mlp(self, h: torch.Tensor) -> torch.Tensor:
-        return self.mlp_out(torch.relu(self.mlp_in(h)))
+        z = self.mlp_in(h)
+        return self.mlp_out(F.gelu(z) if self.gelu else torch.relu(z))
 
     def forward(self, h: torch.Tensor, n_read: int | None = None) -> torch.Tensor:
         """The block at every position (b, t, d), or with `n_read` only at the last `n_read`
@@ -116,13 +141,19 @@ class Block(nn.Module):
             if self.post_ln:  # openai/grok: the residual stream itself is normalised
                 h = self.ln1(h + self.attend(h))
                 return self.ln2(h + self.mlp(h))
-            h = h + self.attend(self.ln1(h))
+            if self.normed_residual:
+                h = self.ln1(h)
+                h = h + self.attend(h)
+            else:
+                h = h + self.attend(self.ln1(h))
             return h + self.mlp(self.ln2(h))
-        keep = h[:, -n_read:]  # the residual stream at the read positions
         if self.post_ln:
+            keep = h[:, -n_read:]  # the residual stream at the read positions
             h = self.ln1(keep + self.attend(h, n_read))
             return self.ln2(h + self.mlp(h))
-        h = keep + self.attend(self.ln1(h), n_read)
+        normed = self.ln1(h)
+        keep = (normed if self.normed_residual else h)[:, -n_read:]
+        h = keep + self.attend(normed, n_read)
         return h + self.mlp(self.ln2(h))
 
 
@@ -145,9 +176,14 @@ class TransformerNet(nn.Module):
         rng = torch.get_rng_state()
         self.p = p
         self.power = cfg.tokens == "power"
+        self.grokfast = cfg.tokens == "grokfast"
+        n_pos = None  # position rows, when more than the n_ctx used (grokfast's seq_len=5)
         if self.power:  # numbers 0..p-1, then op, "=", <eos>
             self.op, self.eq, self.eos = p, p + 1, p + 2
             n_tokens, self.n_ctx, self.n_read = p + 3, 6, 2
+        elif self.grokfast:  # numbers 0..p-1, then "=" (eq_token = p), op (op_token = p+1)
+            self.eq, self.op = p, p + 1
+            n_tokens, self.n_ctx, self.n_read, n_pos = p + 2, 4, 1, 5
         else:  # numbers 0..p-1, then "="
             self.eq = p
             n_tokens, self.n_ctx, self.n_read = p + 1, 3, 1
@@ -163,14 +199,18 @@ class TransformerNet(nn.Module):
 
         self.embed = nn.Embedding(self.d_vocab, cfg.d_model)
         if self.learned_pos:
-            self.pos = nn.Parameter(torch.randn(self.n_ctx, cfg.d_model) / cfg.d_model**0.5)
+            rows = torch.randn(n_pos or self.n_ctx, cfg.d_model)
+            # grokfast `nn.Embedding(seq_len=5, dim)`: N(0, 1) rows, the 5th never read
+            unit = self.grokfast and cfg.init == "torch"
+            self.pos = nn.Parameter(rows if unit else rows / cfg.d_model**0.5)
         else:
             # A function of the shape only, so it stays out of the state dict.
             self.register_buffer(
                 "pos_table", sinusoidal_positions(self.n_ctx, cfg.d_model), persistent=False
             )
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
-        self.ln_f = nn.LayerNorm(cfg.d_model) if cfg.layer_norm == "pre" else nn.Identity()
+        final = cfg.layer_norm in ("pre", "pre_normed")
+        self.ln_f = nn.LayerNorm(cfg.d_model) if final else nn.Identity()
         self.unembed = nn.Linear(cfg.d_model, self.d_vocab, bias=False)
 
         if cfg.init == "nanda":
@@ -193,7 +233,7 @@ class TransformerNet(nn.Module):
 
         self.embed.weight.copy_(randn(d, v, fan=d).T)  # W_E, :165
         if self.learned_pos:
-            self.pos.copy_(randn(self.n_ctx, d, fan=d))  # W_pos, :183
+            self.pos.copy_(randn(*self.pos.shape, fan=d))  # W_pos, :183
         for block in self.blocks:
             assert isinstance(block, Block)  # an nn.ModuleList yields plain Modules to mypy
             w_k, w_q, w_v = (randn(d, d, fan=d) for _ in range(3))  # :212-214, K first
@@ -221,8 +261,11 @@ class TransformerNet(nn.Module):
         return torch.stack([y, torch.full_like(y, self.eos)], dim=1) if self.power else y
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
-        """Token ids (B, n_ctx): Nanda `x y =`; Power `<eos> x op y = c` from `[x, y, c]`."""
+        """Token ids (B, n_ctx): Nanda `x y =`; Power `<eos> x op y = c` from `[x, y, c]`;
+        grokfast `x op y =`."""
         a, b = x[:, :1], x[:, 1:2]
+        if self.grokfast:
+            return torch.cat([a, torch.full_like(a, self.op), b, torch.full_like(a, self.eq)], 1)
         if self.power:
             c = x[:, 2:3]
             fill = lambda tok: torch.full_like(a, tok)  # noqa: E731
@@ -244,7 +287,7 @@ class TransformerNet(nn.Module):
         if noise is not None:
             h = h + self.embed_noise * noise
         # The buffer may arrive in another dtype than the parameters (float64 runs).
-        h = h + (self.pos if self.learned_pos else self.pos_table.to(h.dtype))
+        h = h + (self.pos[: self.n_ctx] if self.learned_pos else self.pos_table.to(h.dtype))
         *early, last = self.blocks
         for block in early:
             h = block(h)

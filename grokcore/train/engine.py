@@ -266,11 +266,16 @@ class Ensemble:
 
     # -- evaluation -------------------------------------------------------------------
     @torch.no_grad()
-    def _eval_split(self, split: _Split) -> tuple[np.ndarray, np.ndarray]:
+    def _eval_split(
+        self, split: _Split, zeros: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Mean loss and accuracy of every member on `split`, and with `zeros` the share of
+        its samples whose loss (in the run's loss dtype) is exactly 0.0, else None."""
         self.base.eval()
         n = split.y.shape[0] if split.shared else split.y.shape[1]
         loss_sum = torch.zeros(self.k, device=self.device, dtype=torch.float64)
         corr_sum = torch.zeros(self.k, device=self.device, dtype=torch.float64)
+        zero_sum = torch.zeros(self.k, device=self.device, dtype=torch.float64) if zeros else None
         for a in range(0, n, EVAL_CHUNK):
             sl = slice(a, min(a + EVAL_CHUNK, n))
             if split.shared:
@@ -282,9 +287,13 @@ class Ensemble:
             losses = per_sample_loss(out, y, self.task_data, cfg.loss, cfg.loss_dtype)
             loss_sum += losses.sum(-1)
             corr_sum += per_sample_correct(out, y, self.task_data).float().sum(-1)
+            if zero_sum is not None:
+                zero_sum += (losses == 0).to(zero_sum.dtype).sum(-1)
         sizes = torch.tensor(split.sizes, dtype=loss_sum.dtype, device=self.device)
         self.base.train()
-        return (loss_sum / sizes).cpu().double().numpy(), (corr_sum / sizes).cpu().double().numpy()
+        share = None if zero_sum is None else (zero_sum / sizes).cpu().double().numpy()
+        mean_loss, acc = (loss_sum / sizes).cpu().double().numpy(), (corr_sum / sizes)
+        return mean_loss, acc.cpu().double().numpy(), share
 
     @torch.no_grad()
     def _norms(self) -> dict[str, np.ndarray]:
@@ -299,9 +308,13 @@ class Ensemble:
 
     def evaluate(self) -> dict[str, np.ndarray]:
         """Full-split loss and accuracy and weight norms of every member, as (K,) arrays."""
-        tl, ta = self._eval_split(self.train_split)
-        vl, va = self._eval_split(self.test_split)
-        return {"train_loss": tl, "train_acc": ta, "test_loss": vl, "test_acc": va, **self._norms()}
+        zeros = any(c.keep_zero_loss for c in self.configs)
+        tl, ta, zl = self._eval_split(self.train_split, zeros)
+        vl, va, _ = self._eval_split(self.test_split)
+        out = {"train_loss": tl, "train_acc": ta, "test_loss": vl, "test_acc": va}
+        if zl is not None:  # only when a member asks (RunConfig.keep_zero_loss)
+            out["zero_loss_share"] = zl
+        return out | self._norms()
 
     # -- training ---------------------------------------------------------------------
     def _batch(
@@ -464,8 +477,9 @@ class Ensemble:
             diverged_at = int(bad[0]) + 1 if len(bad) else None
             if diverged_at is not None:  # nothing after divergence may pass for a curve value
                 after = steps >= diverged_at
-                for k in ("train_loss", "train_acc", "test_loss", "test_acc"):
-                    cols[k][after] = np.nan
+                for k in ("train_loss", "train_acc", "test_loss", "test_acc", "zero_loss_share"):
+                    if k in cols:
+                        cols[k][after] = np.nan
             out.append(
                 History(
                     steps=steps,
@@ -488,6 +502,7 @@ class Ensemble:
                     diverged_at=diverged_at,
                     stopped_at=stopped.get(i),
                     stop_rule="; ".join(r.describe() for r in c.stop) if i in stopped else "",
+                    zero_loss_share=cols["zero_loss_share"] if c.keep_zero_loss else np.zeros(0),
                     **self._kept_params(final_rows.get(i), c),
                 )
             )

@@ -36,6 +36,7 @@ from grokcore.verdicts.pregrok import attn_norm_peak, val_loss_rise
 from grokcore.verdicts.scaling import inverse_scaling
 from grokcore.verdicts.shares import HARD_OPS, delay_dominates, op_shares, op_table
 from grokcore.verdicts.sizes import rqi, size_trend, size_trend_runs
+from grokcore.verdicts.speedup import grokfast_setup, grokfast_speedup
 from grokcore.verdicts.spikes import precision_spikes, slingshot
 from grokcore.verdicts.sweep import correlation_table, sweep_correlations, sweep_correlations_runs
 from grokcore.verdicts.table import table_row
@@ -59,6 +60,8 @@ __all__ = [
     "delay_ratio",
     "delayed_accuracy",
     "fraction_speedup",
+    "grokfast_setup",
+    "grokfast_speedup",
     "init_decay_grid",
     "inverse_scaling",
     "judge_checks",

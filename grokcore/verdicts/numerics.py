@@ -2,10 +2,12 @@
 
 Three parts, each a share of runs with a one-sided Fisher exact test against its control:
 
-- (a) **collapse**: a run has collapsed when the share of its training samples whose float32
-  loss is exactly 0 (`grokcore.numerics.zero_loss_share`, measured by the claim on the final
-  parameters) is ≥ `collapse` while its final test accuracy is below `tau`. Control: the same
-  runs with the loss in float64, measured in float64 (Prieto et al.: the collapse is
+- (a) **collapse**: the share of a run's training samples whose loss is exactly 0 in its loss
+  dtype is recorded at every evaluation (`History.zero_loss_share`, `RunConfig.
+  keep_zero_loss`). A run has collapsed when that share reaches `collapse` at some step t_c
+  while test accuracy is below `tau`, and test accuracy stays below `tau` from t_c to the end
+  (Prieto et al. Fig 1: the collapse comes first, and learning stalls after it). Control: the
+  same runs with the loss in float64, their share counted in float64 (the collapse is
   numerical, so float64 should collapse less often).
 - (b) **⊥AdamW**: share of ⊥AdamW runs reaching test ≥ `tau` within `fast` steps ≥ `most`;
   control: plain AdamW γ = 0 float32 within the same steps.
@@ -20,6 +22,8 @@ generalize at all says nothing about what ⊥AdamW or StableMax add.
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import numpy as np
 
 from grokcore import metrics, stats
 from grokcore.history import History
@@ -52,11 +56,31 @@ def _fisher(name: str, k1: int, n1: int, k2: int, n2: int, alpha: float, what: s
     )
 
 
+def collapse_step(h: History, collapse: float) -> int | None:
+    """The first evaluated step where `h`'s zero-loss share is ≥ `collapse`, else None."""
+    zeros = np.asarray(h.zero_loss_share, dtype=np.float64)
+    if len(zeros) != len(h.steps):
+        raise ValueError(
+            f"softmax_collapse: run {h.config.get('seed', '?')} recorded no zero-loss share "
+            "over training (train it with RunConfig.keep_zero_loss=True)"
+        )
+    hit = np.flatnonzero(zeros >= collapse)  # NaN (after a divergence) never counts
+    return int(h.steps[hit[0]]) if hit.size else None
+
+
+def collapsed(h: History, collapse: float, tau: float) -> bool:
+    """Whether `h` collapsed before it generalized: its zero-loss share reached `collapse` at a
+    step t_c with test accuracy below `tau` there and at every evaluation after t_c."""
+    t_c = collapse_step(h, collapse)
+    if t_c is None:
+        return False
+    after = np.asarray(h.test_acc)[np.asarray(h.steps) >= t_c]
+    return not bool(np.any(after >= tau))
+
+
 def softmax_collapse(
     f32: Sequence[History],
-    zero32: Sequence[float],
     f64: Sequence[History],
-    zero64: Sequence[float],
     orth: Sequence[History],
     stablemax: Sequence[History],
     decay: Sequence[History],
@@ -67,16 +91,14 @@ def softmax_collapse(
     fit_tau: float = 0.99,
     alpha: float = 0.05,
 ) -> Judgement:
-    """BX-SC's three parts (module docstring). `zero32` / `zero64`: each run's zero-loss share
-    of its training samples at the final parameters (float32 loss for `f32`, float64 loss for
-    `f64`)."""
-    if len(zero32) != len(f32) or len(zero64) != len(f64):
-        raise ValueError("softmax_collapse: one zero-loss share per run of f32 and f64")
+    """BX-SC's three parts (module docstring). The `f32` and `f64` runs must carry their
+    zero-loss share over training (`History.zero_loss_share`: the float32 loss's for `f32`,
+    the float64 loss's for `f64`)."""
     if fast < 1:
         raise ValueError(f"softmax_collapse: fast must be ≥ 1 step, got {fast}")
 
-    def collapsed(hs: Sequence[History], zs: Sequence[float]) -> int:
-        return sum(z >= collapse and not _reach(h, tau) for h, z in zip(hs, zs, strict=True))
+    def n_collapsed(hs: Sequence[History]) -> int:
+        return sum(collapsed(h, collapse, tau) for h in hs)
 
     n32, n64, no, ns = len(f32), len(f64), len(orth), len(stablemax)
     fit = sum(
@@ -94,15 +116,15 @@ def softmax_collapse(
             most,
             f"reach test accuracy ≥ {tau} (AdamW γ > 0; float32 softmax: {fit} of {n32} fit)",
         )
-    c32, c64 = collapsed(f32, zero32), collapsed(f64, zero64)
+    c32, c64 = n_collapsed(f32), n_collapsed(f64)
     k_orth = sum(_reach(h, tau, fast) for h in orth)
     k_base_fast = sum(_reach(h, tau, fast) for h in f32)
     k_sm = sum(_reach(h, tau) for h in stablemax)
     k_base = sum(_reach(h, tau) for h in f32)
     checks = [
         bounded_share(
-            f"(a) float32 softmax runs collapsed (float32 zero-loss share ≥ {collapse:g}, "
-            f"test < {tau})",
+            f"(a) float32 softmax runs collapsed (float32 zero-loss share ≥ {collapse:g} "
+            f"while test < {tau}, and test < {tau} after it)",
             c32,
             n32,
             most,
@@ -136,16 +158,24 @@ def softmax_collapse(
         ),
     ]  # fmt: skip
     runs = []
-    arms = (("softmax f32", f32, zero32), ("softmax f64 loss", f64, zero64))
-    more = (("⊥AdamW", orth, None), ("StableMax", stablemax, None), ("AdamW γ>0", decay, None))
+    arms = (("softmax f32", f32, True), ("softmax f64 loss", f64, True))
+    more = (("⊥AdamW", orth, False), ("StableMax", stablemax, False), ("AdamW γ>0", decay, False))
     for arm, hs, zs in (*arms, *more):
-        for i, h in enumerate(hs):
+        for h in hs:
             t = metrics.first_reach(h.steps, h.test_acc, tau, h.budget)
+            t_c = collapse_step(h, collapse) if zs else None
             runs.append(
                 {
                     "arm": arm,
                     "seed": h.config.get("seed"),
-                    "zero-loss share": None if zs is None else round(float(zs[i]), 4),
+                    "final zero-loss share": round(float(h.zero_loss_share[-1]), 4) if zs else None,
+                    "max zero-loss share": round(float(np.nanmax(h.zero_loss_share)), 4)
+                    if zs
+                    else None,
+                    "t_collapse": t_c,
+                    "test_acc at t_collapse": None
+                    if t_c is None
+                    else round(float(h.at(t_c)["test_acc"]), 4),
                     "t_test": None if t.censored else t.step,
                     "final_train_acc": round(float(h.train_acc[-1]), 4),
                     "final_test_acc": round(float(h.test_acc[-1]), 4),
