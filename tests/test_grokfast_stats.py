@@ -33,8 +33,8 @@ def test_claimed_shape_is_supported_and_the_readme_ratio_is_reported():
     j = setup()
     assert j.verdict is Verdict.SUPPORTED, j.reason
     assert all(c.value > 10 for c in j.checks)
-    positive, readme = j.control
-    assert positive.verdict is Verdict.SUPPORTED
+    positive, late, readme = j.control
+    assert positive.verdict is late.verdict is Verdict.SUPPORTED
     assert readme.name.startswith("reported") and readme.paper_value.startswith("×22")
     assert readme.value > 50  # 8,000 / 100 (to the evaluation grid)
     assert len(j.runs) == 16
@@ -45,7 +45,7 @@ def test_control_same_decay_as_fast_is_refuted():
     j = setup(same_decay=arm(110), lr_step=arm(90))
     assert j.verdict is Verdict.REFUTED
     assert [c.verdict for c in j.checks] == [Verdict.REFUTED, Verdict.REFUTED]
-    assert j.control[1].value > 50  # the README's comparison still shows its big factor
+    assert j.control[2].value > 50  # the README's comparison still shows its big factor
 
 
 def test_a_longer_step_alone_explaining_it_is_refuted():
@@ -56,6 +56,16 @@ def test_a_longer_step_alone_explaining_it_is_refuted():
 
 def test_grokfast_that_never_generalizes_fails_the_positive_control():
     assert_positive_control_failed(setup(grokfast=arm(None)))
+
+
+def test_a_baseline_without_a_late_generalization_fails_the_positive_control():
+    """The quick stand-in's case: the README's baseline generalizes right after it fits
+    (D = 20 < 5·t_train), so there is no grokking for the filter to shorten, and controls
+    as fast as Grokfast say nothing about the claim: INCONCLUSIVE, never REFUTED."""
+    prompt = [synthetic(10, 30, budget=20_000, seed=s) for s in range(4)]
+    j = setup(readme=prompt, same_decay=arm(110), lr_step=arm(90))
+    assert_positive_control_failed(j)
+    assert "groks late" in j.reason and "0 of 4" in j.reason
 
 
 def test_censored_control_can_support_but_not_refute():

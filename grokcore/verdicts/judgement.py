@@ -56,13 +56,15 @@ def judge_checks(
     control: list[Check],
     runs: list[dict],
     why: dict[Verdict, str],
-    positive: Check | None = None,
+    positive: Check | Sequence[Check] | None = None,
 ) -> Judgement:
-    """Combine the checks; a failed positive control overrides them with INCONCLUSIVE."""
-    if positive is not None:
-        control = [positive, *control]
-        if positive.verdict is not Verdict.SUPPORTED:
-            reason = f"positive control failed: {positive.name} — {positive.detail}"
+    """Combine the checks; a failed positive control (one of several: each must hold)
+    overrides them with INCONCLUSIVE."""
+    positives = [] if positive is None else [positive] if isinstance(positive, Check) else positive
+    control = [*positives, *control]
+    for p in positives:
+        if p.verdict is not Verdict.SUPPORTED:
+            reason = f"positive control failed: {p.name} — {p.detail}"
             return Judgement(Verdict.INCONCLUSIVE, reason, checks, control, runs)
     v = combine([c.verdict for c in checks])
     failing = "; ".join(

@@ -82,13 +82,33 @@ def grokfast_setup(
     lamb: float,
     bound: float = 10.0,
     most: float = 0.8,
+    tau_train: float | None = None,
+    grok_ratio: float = metrics.GROK_RATIO,
+    need_late: float = 0.5,
 ) -> Judgement:
     """One setup of BX-GROKFAST (module docstring): the four arms' histories, the test
-    accuracy τ that t95 reads, the README's factor for the same comparison, and λ."""
+    accuracy τ that t95 reads, the README's factor for the same comparison, and λ.
+
+    Two positive controls: the Grokfast arm generalizes (≥ `most` of its runs reach τ), and
+    the README's baseline groks late (≥ `need_late` of its runs fit the training set, train
+    accuracy ≥ `tau_train`, default τ, and generalize with D > `grok_ratio`·t_train): without
+    a delayed generalization there is nothing for the filter to speed up, and a ratio near 1
+    would say nothing about the claim."""
     k = sum(not metrics.first_reach(h.steps, h.test_acc, tau, h.budget).censored for h in grokfast)
-    positive = positive_control(
-        "the Grokfast arm generalizes", k, len(grokfast), most, f"reach test accuracy ≥ {tau:g}"
+    t_fit = tau if tau_train is None else tau_train
+    late = sum(
+        metrics.phase(h, t_fit, None, grok_ratio, tau_test=tau) is metrics.Phase.GROKKING
+        for h in readme
     )
+    positive = [
+        positive_control(
+            "the Grokfast arm generalizes", k, len(grokfast), most, f"reach test accuracy ≥ {tau:g}"
+        ),
+        positive_control(
+            "the README's baseline groks late", late, len(readme), need_late,
+            f"fit (train ≥ {t_fit:g}) and reach test ≥ {tau:g} with D > {grok_ratio:g}·t_train",
+        ),
+    ]  # fmt: skip
     checks = [
         speedup_check(
             "t95(Grokfast's γ, no filter) / t95(Grokfast)", same_decay, grokfast, tau, bound,
