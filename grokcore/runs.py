@@ -8,6 +8,11 @@ chunk that cannot be stored is still returned. Under pytest-xdist, a key being
 trained by another worker is waited for, not trained twice. Before anything
 trains, the memory a chunk needs is estimated (`grokcore.cost`), and a sweep that cannot
 fit is refused with the numbers (or trained in smaller chunks, where fewer members fit).
+
+Continued runs (`config.Continuation`) train in waves: a child starts from its parent's
+final weights (and optimizer state, where it is carried), so the parents of the children
+that the cache lacks are read from it or trained first, with the weights kept, then the
+children (`with_parents`, `waves`). A child that is cached needs nothing of its parent.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +37,7 @@ from grokcore.estimate import estimate
 from grokcore.history import History
 from grokcore.train.engine import Ensemble
 
-__all__ = ["STATS", "RunStats", "RunTooLarge", "footprint", "plan", "run"]
+__all__ = ["STATS", "RunStats", "RunTooLarge", "footprint", "plan", "run", "waves", "with_parents"]
 
 plan = cost.chunks  # its old name here, for callers that still use it
 
@@ -125,8 +130,11 @@ def _train(
     device: torch.device,
     progress: bool,
     done: Callable[[dict[str, History]], None],
+    parents: Mapping[str, History] | None = None,
 ) -> None:
-    """Train chunk after chunk, handing each chunk's histories to `done` when it finishes."""
+    """Train chunk after chunk, handing each chunk's histories to `done` when it finishes.
+    parents: histories by key, where continued runs find their parents' (`_waves` puts
+    every parent in an earlier wave)."""
     STATS.training = 0
     times = estimates(chunks, device) if progress and chunks else "not asked"
     if progress and chunks:
@@ -139,7 +147,10 @@ def _train(
                 phase="start", runs=len(chunk), total=chunk[0].steps, estimate=guess
             )
         STATS.training = len(chunk)
-        histories = Ensemble(chunk, device).train(printer)
+        starts = [
+            None if c.start is None else (parents or {}).get(c.start.parent.key()) for c in chunk
+        ]
+        histories = Ensemble(chunk, device, starts=starts).train(printer)
         STATS.training = 0
         STATS.trained += len(chunk)
         done({c.key(): h for c, h in zip(chunk, histories, strict=True)})
@@ -171,10 +182,49 @@ def unique_by_key(configs: Sequence[RunConfig]) -> dict[str, RunConfig]:
             c = c.replace(
                 keep_params=c.keep_params or have.keep_params,
                 keep_batch_loss=c.keep_batch_loss or have.keep_batch_loss,
+                keep_optim=c.keep_optim or have.keep_optim,
                 stop=stopping.merge(c.stop, have.stop),
             )
         by_key[key] = c
     return by_key
+
+
+def with_parents(
+    by_key: dict[str, RunConfig], found: dict[str, History], cache: RunCache | None
+) -> dict[str, RunConfig]:
+    """`by_key` and, for every continued run that `found` lacks, its parent (keeping what the
+    child reads of it), and theirs in turn: a child is trained from its parent's final
+    weights, so the parent is read from `cache` into `found` or trained first (`waves`). The
+    parents of a child that `found` holds are not needed, nor read."""
+    while True:
+        need = [c.start.parent for k, c in by_key.items() if k not in found and c.start]
+        merged = unique_by_key([*by_key.values(), *need])
+        changed = {k: c for k, c in merged.items() if by_key.get(k) != c}
+        if not changed:
+            return by_key
+        by_key = merged
+        for k, c in changed.items():
+            if k in found and not _holds(found[k], c):
+                del found[k]  # read or trained without what a child needs of it
+        if cache is not None:
+            found.update(_load(cache, {k: c for k, c in changed.items() if k not in found}))
+
+
+def waves(by_key: dict[str, RunConfig]) -> list[dict[str, RunConfig]]:
+    """The runs in dependency order: first those that start from an init, then the runs
+    continued from them, and so on (a run's wave is the length of its `lineage`)."""
+    depth = {k: len(c.lineage()) for k, c in by_key.items()}
+    return [
+        {k: c for k, c in by_key.items() if depth[k] == d} for d in sorted(set(depth.values()))
+    ]
+
+
+def _holds(h: History, cfg: RunConfig) -> bool:
+    """Whether `h` holds the weights, optimizer state and losses `cfg` asks to keep."""
+    lacks_params = cfg.keep_params and h.final_params is None
+    lacks_optim = cfg.keep_optim and not h.final_optim
+    lacks_losses = cfg.keep_batch_loss and len(h.batch_loss) == 0
+    return not (lacks_params or lacks_optim or lacks_losses)
 
 
 def serve(h: History, cfg: RunConfig) -> History:
@@ -224,7 +274,7 @@ def _train_unlocked(
 
     mine = [[c for c in chunk if c.key() in locks] for chunk in todo]
     try:
-        _train([chunk for chunk in mine if chunk], device, progress, store)
+        _train([chunk for chunk in mine if chunk], device, progress, store, found)
     finally:
         for lock in locks.values():
             lock.release()
@@ -247,8 +297,14 @@ def warm(
         return 0
     by_key = unique_by_key(configs)
     found = _load(cache, by_key)
+    by_key = with_parents(by_key, found, cache)
     before = STATS.trained
-    _train_unlocked(cache, by_key, found, device, progress)
+    for wave in waves(by_key):
+        # a child whose parent another process is training is left, as that parent is
+        ready = {
+            k: c for k, c in wave.items() if c.start is None or c.start.parent.key() in found
+        }
+        _train_unlocked(cache, ready, found, device, progress)
     return STATS.trained - before
 
 
@@ -272,20 +328,37 @@ def run(
         cache = RunCache()
     by_key = unique_by_key(configs)
     found: dict[str, History] = {}
+    if cache is not None:  # (read-only, or use_cache=False: read what is there)
+        found.update(_load(cache, by_key))
+    # continued runs: their parents first, wave by wave (`with_parents`, `waves`)
+    by_key = with_parents(by_key, found, cache)
+    for wave in waves(by_key):
+        _run_wave(cache, wave, found, device, max_members, progress, use_cache, lock_timeout)
+    return [serve(found[c.key()], c) for c in configs]
+
+
+def _run_wave(
+    cache: RunCache | None,
+    by_key: dict[str, RunConfig],
+    found: dict[str, History],
+    device: torch.device,
+    max_members: int,
+    progress: bool,
+    use_cache: bool,
+    lock_timeout: float | None,
+) -> None:
+    """Train into `found` the runs of `by_key` it lacks (their parents are in it already)."""
 
     def keep(histories: dict[str, History]) -> None:
         found.update(histories)
         if cache is None or not cache.writable:
             STATS.unstored += len(histories)
 
-    if not use_cache or cache is None or not cache.writable:
-        if cache is not None:  # read-only: read what is there, train the rest unstored
-            found.update(_load(cache, by_key))
+    if not use_cache or cache is None or not cache.writable:  # train the rest unstored
         todo = [c for k, c in by_key.items() if k not in found]
-        _train(cost.chunks(todo, device, max_members), device, progress, keep)
-        return [serve(found[c.key()], c) for c in configs]
+        _train(cost.chunks(todo, device, max_members), device, progress, keep, found)
+        return
 
-    found.update(_load(cache, by_key))
     theirs = _train_unlocked(cache, by_key, found, device, progress, max_members)
 
     def store(histories: dict[str, History]) -> None:
@@ -298,13 +371,12 @@ def run(
         try:
             h = load_cached(cache, key, by_key[key])
             if h is None:  # the other worker died before writing it: train it ourselves
-                _train([[by_key[key]]], device, progress, store)
+                _train([[by_key[key]]], device, progress, store, found)
             else:
                 STATS.cached += 1
                 found[key] = h
         finally:
             lock.release()
-    return [serve(found[c.key()], c) for c in configs]
 
 
 def _load(cache: RunCache, by_key: dict[str, RunConfig]) -> dict[str, History]:
@@ -326,9 +398,7 @@ def load_cached(cache: RunCache, key: str, cfg: RunConfig) -> History | None:
     h = cache.load(key, expect=cfg)
     if h is None:
         return None
-    lacks_params = cfg.keep_params and h.final_params is None
-    lacks_losses = cfg.keep_batch_loss and len(h.batch_loss) == 0
-    return None if lacks_params or lacks_losses or not serves(h, cfg) else h
+    return None if not _holds(h, cfg) or not serves(h, cfg) else h
 
 
 def serves(h: History, cfg: RunConfig) -> bool:
