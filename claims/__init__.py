@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from grokcore.spec import Registry
 
-from . import arn, beyond, beyond_weights, li_sakib, omnigrok, rnn_poster
+from . import arn, beyond, beyond_continued, beyond_weights, li_sakib, omnigrok, rnn_poster
 
 REGISTRY = Registry(
     [
@@ -18,5 +18,6 @@ REGISTRY = Registry(
         *rnn_poster.SPECS,
         *beyond.SPECS,
         *beyond_weights.SPECS,
+        *beyond_continued.SPECS,
     ]
 )
