@@ -8,9 +8,9 @@ from grokcore.record import Verdict
 from grokcore.spec import Arms, Card, ClaimSpec, Runs, Scope, Stopping
 from grokcore.stopping import STOP_WHY, StopRule
 from grokcore.verdicts import fraction_speedup, merge, no_ungrokking, op_shares, op_table
-from grokcore.verdicts.ungrokking import detector_control
 from grokcore.verdicts.judgement import Judgement
 from grokcore.verdicts.shares import HARD_OPS as HARD_OP_NAMES
+from grokcore.verdicts.ungrokking import detector_control
 
 from . import beyond_continued
 

@@ -43,6 +43,8 @@ SIZES = {"quick": (48, 96, 192, 288, 480), "full": (400, 800, 1600, 2400, 3831)}
 GAMMAS = {"quick": (1.0, 2.0), "full": (1.0, 2.0)}
 CHILD_STEPS = {"quick": 2000, "full": 20_000}
 EVAL_POINTS = 40  # the continued runs' log-spaced evaluations (plus 10 on a regular grid)
+
+
 def parents(scope: Scope) -> list[RunConfig]:
     """BX-FOURIER's γ = 1 runs, which are OG-NORM's with their final weights kept: the plan
     trains them once for all three claims."""
@@ -179,8 +181,10 @@ class BxUngrok(ClaimSpec):
                 "the optimizer state is fresh, not carried (Continuation.optim_state)",
             ]
             + (
-                ["the quick tier's parents are OG-NORM's CPU stand-in (an embedding MLP at p = "
-                 "31, 50%), not a transformer"]  # fmt: skip
+                [
+                    "the quick tier's parents are OG-NORM's CPU stand-in (an embedding MLP at p = "
+                    "31, 50%), not a transformer"
+                ]
                 if scope.quick
                 else []
             ),

@@ -214,9 +214,7 @@ def waves(by_key: dict[str, RunConfig]) -> list[dict[str, RunConfig]]:
     """The runs in dependency order: first those that start from an init, then the runs
     continued from them, and so on (a run's wave is the length of its `lineage`)."""
     depth = {k: len(c.lineage()) for k, c in by_key.items()}
-    return [
-        {k: c for k, c in by_key.items() if depth[k] == d} for d in sorted(set(depth.values()))
-    ]
+    return [{k: c for k, c in by_key.items() if depth[k] == d} for d in sorted(set(depth.values()))]
 
 
 def _holds(h: History, cfg: RunConfig) -> bool:
@@ -301,9 +299,7 @@ def warm(
     before = STATS.trained
     for wave in waves(by_key):
         # a child whose parent another process is training is left, as that parent is
-        ready = {
-            k: c for k, c in wave.items() if c.start is None or c.start.parent.key() in found
-        }
+        ready = {k: c for k, c in wave.items() if c.start is None or c.start.parent.key() in found}
         _train_unlocked(cache, ready, found, device, progress)
     return STATS.trained - before
 

@@ -55,7 +55,10 @@ def spread_ci(
     arrays = {k: np.asarray(v, dtype=float) for k, v in cells.items()}
     out = []
     for _ in range(n_boot):
-        draw = {k: a[rng.integers(0, a.size, a.size)] if a.size else a for k, a in arrays.items()}
+        draw = {
+            k: a[rng.integers(0, a.size, a.size)].tolist() if a.size else []
+            for k, a in arrays.items()
+        }
         out.append(_spread(draw, sizes, gammas, low))
     lo, hi = np.percentile(out, [2.5, 97.5])
     return float(lo), float(hi)
@@ -97,10 +100,13 @@ def ungrok_verdict(
         checks.append(
             bounded_share(
                 f"γ = {g:g}: share un-grokked (final test < {low:g}) at the smallest D' = {small}",
-                ks, ns, most, "at_least",
+                ks,
+                ns,
+                most,
+                "at_least",
                 paper_value="test accuracy falls back below D_crit (Varma et al. 2023; "
                 "their numbers are not quoted here)",
-            )  # fmt: skip
+            )
         )
         kf, nf = share(full, g)
         control.append(
