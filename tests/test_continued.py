@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from grokcore.cache import RunCache
 from grokcore.config import Continuation, EmbedMLP, ModularTask, Optimizer, RunConfig
@@ -63,19 +64,24 @@ def assert_continues(parent, child, long) -> None:
             assert getattr(child, name)[j] == getattr(long, name)[i], (name, t)
 
 
-@pytest.mark.parametrize("step", ["eager", "static"])
-@pytest.mark.parametrize("optim", ["adamw", "sgd"])
+OPTIMS = {
+    "adamw": Optimizer("adamw", lr=3e-3, weight_decay=1.0, warmup_steps=5),
+    "sgd": Optimizer("sgd", lr=0.1, momentum=0.9, weight_decay=1e-3),
+    # decay switched on inside the child's part, and Grokfast's EMA carried with the moments
+    "grokfast": Optimizer("adamw", lr=3e-3, weight_decay=1.0, wd_on_at=75, grokfast=(0.9, 1.0)),
+}
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="the CUDA graph needs a GPU")
+
+
+@pytest.mark.parametrize("step", ["eager", "static", pytest.param("graph", marks=CUDA)])
+@pytest.mark.parametrize("optim", list(OPTIMS))
 def test_carried_child_on_the_same_data_is_the_longer_run_bit_for_bit(step, optim):
-    o = (
-        Optimizer("adamw", lr=3e-3, weight_decay=1.0, warmup_steps=5)
-        if optim == "adamw"
-        else Optimizer("sgd", lr=0.1, momentum=0.9, weight_decay=1e-3)
-    )
-    cfg = base(optim=o)
+    cfg = base(optim=OPTIMS[optim])
     child = child_of(cfg, steps=40)
-    (parent,) = Ensemble([child.start.parent], step=step).train()
-    (h,) = Ensemble([child], step=step, starts=[parent]).train()
-    (long,) = Ensemble([cfg.replace(steps=100, keep_params=True)], step=step).train()
+    dev = "cuda" if step == "graph" else "cpu"
+    (parent,) = Ensemble([child.start.parent], dev, step=step).train()
+    (h,) = Ensemble([child], dev, step=step, starts=[parent]).train()
+    (long,) = Ensemble([cfg.replace(steps=100, keep_params=True)], dev, step=step).train()
     assert int(parent.final_optim["step"][0]) == 60 and child.step_offset == 60
     assert_continues(parent, h, long)
 
