@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from grokcore.cache import RunCache
+from grokcore.cache import RunCache, key_of
 from grokcore.config import Continuation, EmbedMLP, ModularTask, Optimizer, RunConfig
 from grokcore.data import build_data
 from grokcore.plan import Plan, _ensembles
@@ -151,6 +151,8 @@ def test_the_key_changes_with_the_parent_the_subset_and_the_state():
     flags = child.start.parent.replace(keep_optim=True)
     assert child.replace(start=Continuation(flags, "fresh", 100)).key() == child.key()
     assert "start" not in cfg.to_dict()  # a run from an init: every older key is unchanged
+    grandchild = child_of(child, state="carried")
+    assert key_of(grandchild.to_dict()) == grandchild.key()  # cache_tools checks entries so
 
 
 @pytest.mark.parametrize(
