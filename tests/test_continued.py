@@ -17,7 +17,7 @@ from grokcore.cache import RunCache, key_of
 from grokcore.config import Continuation, EmbedMLP, ModularTask, Optimizer, RunConfig
 from grokcore.data import build_data
 from grokcore.plan import Plan, _ensembles
-from grokcore.runs import STATS, run, waves, with_parents
+from grokcore.runs import STATS, run, warm, waves, with_parents
 from grokcore.spec import Scope
 from grokcore.train import Ensemble
 from grokcore.train.engine import _subset
@@ -222,3 +222,15 @@ def test_waves_and_the_plan_put_parents_before_children():
         for shard in plan.shards(n):
             depths = [len(ch[0].lineage()) for ch in shard]
             assert depths == sorted(depths)
+
+
+def test_warm_trains_a_shards_children_after_their_parents(tmp_path):
+    """`grokcore train-plan`'s rule: a shard that holds a child and not its parent trains (or
+    reads) the parent first; a second shard then finds both cached."""
+    cache = RunCache(tmp_path)
+    child = child_of(base(steps=40), steps=30, state="fresh", subset=150)
+    assert warm([child], cache, progress=False) == 2
+    assert warm([child, child.start.parent], cache, progress=False) == 0
+    before = STATS.trained
+    run([child], cache, progress=False)
+    assert STATS.trained == before
