@@ -133,7 +133,7 @@ def _train(
     parents: Mapping[str, History] | None = None,
 ) -> None:
     """Train chunk after chunk, handing each chunk's histories to `done` when it finishes.
-    parents: histories by key, where continued runs find their parents' (`_waves` puts
+    parents: histories by key, where continued runs find their parents' (`waves` puts
     every parent in an earlier wave)."""
     STATS.training = 0
     times = estimates(chunks, device) if progress and chunks else "not asked"

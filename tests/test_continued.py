@@ -234,3 +234,15 @@ def test_warm_trains_a_shards_children_after_their_parents(tmp_path):
     before = STATS.trained
     run([child], cache, progress=False)
     assert STATS.trained == before
+
+
+def test_the_time_probe_and_weight_readers_build_a_child_without_its_parent():
+    """`grokcore.estimate` times a continued run's step from an init (it costs the same);
+    training one without its parent's history is refused."""
+    from grokcore.estimate import step_seconds
+
+    child = child_of(base(steps=40), state="carried", subset=150)
+    step, ev = step_seconds([child], torch.device("cpu"))
+    assert step > 0 and ev > 0
+    with pytest.raises(ValueError, match="need their parents' histories"):
+        Ensemble([child])

@@ -204,10 +204,14 @@ class Ensemble:
         device: torch.device | str = "cpu",
         step: StepMode = "auto",
         starts: Sequence[History | None] | None = None,
+        from_init: bool = False,
     ):
         """starts: for each member that continues another run (`RunConfig.start`), its
         parent's History with the final weights (and optimizer state, where it is carried);
-        None for the others. `grokcore.runs` reads or trains the parents first."""
+        None for the others. `grokcore.runs` reads or trains the parents first.
+        from_init: continued runs start from their model's init and a fresh optimizer instead
+        (their D' is kept), for callers that only time the steps (`grokcore.estimate`'s
+        probe) or set the weights themselves (`grokcore.landscape`, `grokcore.numerics`)."""
         if not configs:
             raise ValueError("an ensemble needs at least one run config")
         keys = {c.ensemble_key() for c in configs}
@@ -250,7 +254,7 @@ class Ensemble:
             [torch.cat([p.detach().reshape(-1) for p in m.parameters()]) for m in modules]
         ).to(self.dtype)
         self.alpha = torch.tensor([c.init_scale for c in configs], dtype=flat.dtype).view(-1, 1)
-        parents = _parents(self.configs, starts)
+        parents = [] if from_init else _parents(self.configs, starts)
         if parents:  # continued runs: their parents' final weights, not an init
             flat = torch.stack([torch.from_numpy(_weights(h, flat.shape[1])) for h in parents])
             flat = flat.to(self.dtype)
