@@ -868,7 +868,9 @@ class Continuation:
         "carried" (the parent's moments and step count go on, so a run continued on all of
         its parent's data, with the same optimizer, is the longer run, bit for bit, at full
         batch). Minibatch order, embedding noise and augmentation are never carried: they
-        start from the child's own seed (`RunConfig.seed`).
+        start from the child's own seed (`RunConfig.seed`). Nor is `constrain_norm`'s
+        target: a child keeps the norm it starts with (its parent's final one, which
+        equals the lineage's initial norm up to rounding).
     subset: D', the size of the child's training set: a seeded draw (the child's `seed`,
         stream `seeds.SUBSET`) from the parent's training split, kept in the split's order.
         None: the parent's whole training split. The test split is always the parent's.
