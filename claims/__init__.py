@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from grokcore.spec import Registry
 
-from . import arn, beyond, beyond_grokfast, beyond_weights, li_sakib, omnigrok, rnn_poster
+from . import (
+    arn,
+    beyond,
+    beyond_continued,
+    beyond_grokfast,
+    beyond_weights,
+    li_sakib,
+    omnigrok,
+    rnn_poster,
+)
 
 REGISTRY = Registry(
     [
@@ -19,5 +28,6 @@ REGISTRY = Registry(
         *beyond.SPECS,
         *beyond_weights.SPECS,
         *beyond_grokfast.SPECS,
+        *beyond_continued.SPECS,
     ]
 )

@@ -10,6 +10,9 @@ from grokcore.stopping import STOP_WHY, StopRule
 from grokcore.verdicts import fraction_speedup, merge, no_ungrokking, op_shares, op_table
 from grokcore.verdicts.judgement import Judgement
 from grokcore.verdicts.shares import HARD_OPS as HARD_OP_NAMES
+from grokcore.verdicts.ungrokking import detector_control
+
+from . import beyond_continued
 
 PAPER = "arn"
 TAU = 0.95  # test accuracy that counts as generalized
@@ -42,6 +45,7 @@ HIGH, LOW = 0.99, 0.9  # generalized: test ≥ HIGH; un-grokked: below LOW for t
 MULTIPLE = 3.0  # a run counts when it trained ≥ MULTIPLE × past its first test ≥ HIGH
 MAX_RATE = 0.1  # the un-grokking rate's one-sided 95% CP bound must be below this
 SPIKE_FACTOR = 100.0  # a loss spike: ≥ this × the running minimum (arn §4.3's slingshot)
+UNGROKKED = "BX-UNGROK, smallest D' (detector's positive control)"
 
 
 class ArNoUngrok(ClaimSpec):
@@ -70,14 +74,20 @@ class ArNoUngrok(ClaimSpec):
 
     def arms(self, scope: Scope) -> Arms:
         seeds = scope.seeds(11)
-        return {op: _noungrok(scope.scale, op, seeds) for op in OPS}
+        # the detector's positive control reads BX-UNGROK's smallest-D' runs (the same
+        # configs, so the plan trains them once; BX-FOURIER reads OG-NORM's runs alike)
+        return {op: _noungrok(scope.scale, op, seeds) for op in OPS} | {
+            UNGROKKED: beyond_continued.smallest(scope)
+        }
 
     def judge(self, scope: Scope, arms: Arms, runs: Runs) -> Judgement:
         hs = [h for op in OPS for h in runs[op]]
         labels = [f"{op} seed {c.seed}" for op in OPS for c in arms[op]]
+        known = [bool(h.test_acc[-1] < beyond_continued.LOW) for h in runs[UNGROKKED]]
+        detector = detector_control(runs[UNGROKKED], known, high=HIGH, low=LOW)
         return no_ungrokking(
             hs, labels, multiple=MULTIPLE, high=HIGH, low=LOW, max_rate=MAX_RATE,
-            spike_factor=SPIKE_FACTOR,
+            spike_factor=SPIKE_FACTOR, detector=detector,
         )  # fmt: skip
 
     def draw(self, scope, arms, runs, j, figure) -> None:
@@ -90,7 +100,7 @@ class ArNoUngrok(ClaimSpec):
             title="test accuracy after first reaching 0.99",
         )  # fmt: skip
         plotting.plot_curves(
-            runs,
+            {op: runs[op] for op in OPS},
             figure("curves", "train (dashed) / test (solid) accuracy per operation, median and "
                    "spread"),
             title=f"operations mod {arms[OPS[0]][0].task.p}",
@@ -104,9 +114,13 @@ class ArNoUngrok(ClaimSpec):
             "below 0.1 (one-sided 95% Clopper–Pearson). Transient dips are counted separately.",
             settings={"operations": list(OPS), "seeds per op": len(arms[OPS[0]]),
                       "high": HIGH, "low": LOW, "multiple": MULTIPLE,
-                      "spike factor": SPIKE_FACTOR},
+                      "spike factor": SPIKE_FACTOR,
+                      "detector's positive control": f"{len(arms[UNGROKKED])} BX-UNGROK runs "
+                      "at its smallest D'"},
             control_summary="Positive control: enough runs qualify, and their training loss "
-            "spikes at least once after the fit (else nothing could un-grok them).",
+            "spikes at least once after the fit (else nothing could un-grok them); and the "
+            "detector flags BX-UNGROK's runs that un-grokked (grokked nets continued on its "
+            "smallest D'), which shows it can see un-grokking at all.",
         )  # fmt: skip
 
 

@@ -145,6 +145,11 @@ class ModularTask:
         n_train = min(max(round(self.train_frac * n), 1), n - 1)
         return n_train, n - n_train
 
+    @property
+    def n_train(self) -> int:
+        """Pairs in the training split (`split_sizes`)."""
+        return self.split_sizes[0]
+
 
 @dataclass(frozen=True)
 class TeacherStudentTask:
@@ -679,6 +684,12 @@ class RunConfig:
         exactly 0.0 in the run's loss dtype (`History.zero_loss_share`; BX-SC's softmax
         collapse). Read off the training split's evaluation, which computes those losses
         anyway; outside the key, as `keep_params`.
+    keep_optim: also keep the optimizer's final state (`History.final_optim`: Adam's moments,
+        SGD's momentum buffer, Grokfast's EMA), which a `Continuation` with
+        `optim_state="carried"` reads. Outside the key, as `keep_params`.
+    start: a continued run (`Continuation`): it starts from its parent's final weights, on a
+        seeded subset of the parent's training split. None (the default) is left out of the
+        key, so every older key is unchanged; a child's key holds its parent's.
     """
 
     task: Task
@@ -711,6 +722,8 @@ class RunConfig:
     # key like `keep_params`. A stopped run's History says where and why it stopped, and
     # the cache serves it to any request whose rules would have stopped it by then.
     stop: tuple[StopRule, ...] = field(default=(), metadata={"hash": False, "describe": False})
+    keep_optim: bool = field(default=False, metadata={"hash": False, "describe": False})
+    start: Continuation | None = field(default=None, metadata={"omit_default": True})
 
     def __post_init__(self) -> None:
         _int(self, "steps", low=1)  # numpy ints from np.arange sweeps become ints
@@ -777,6 +790,59 @@ class RunConfig:
                 _fail(self, "loss", self.loss, f"{task.__name__} needs {loss!r}")
         if self.loss == "bce" and not isinstance(self.task, ImdbTask):
             _fail(self, "loss", self.loss, "'bce' is the binary loss of ImdbTask only")
+        _bool(self, "keep_optim")
+        if self.keep_optim and self.stop:
+            why = "a run that keeps its optimizer state trains its whole budget (no stop rule)"
+            _fail(self, "stop", self.stop, why)
+        if self.start is not None:
+            self._check_start()
+
+    def _check_start(self) -> None:
+        """A continued run fits its parent: same task, split, model and dtype, a parent that
+        keeps what the child reads, and a subset no larger than the parent's training split."""
+        start = self.start
+        if not isinstance(start, Continuation):
+            _fail(self, "start", start, "not a Continuation (or None)")
+        assert isinstance(start, Continuation)
+        parent = start.parent
+        if not parent.keep_params:
+            _fail(self, "start", "parent", "the parent keeps no final weights: keep_params=True")
+        if start.optim_state == "carried" and not parent.keep_optim:
+            why = "a carried optimizer state needs a parent with keep_optim=True"
+            _fail(self, "start", "parent", why)
+        for name in ("task", "model", "dtype", "split_seed"):
+            if getattr(self, name) != getattr(parent, name):
+                why = f"a continued run keeps its parent's {name} ({getattr(parent, name)!r})"
+                _fail(self, name, getattr(self, name), why)
+        if self.init_scale != 1.0:
+            why = "a continued run starts from its parent's weights: α must be 1"
+            _fail(self, "init_scale", self.init_scale, why)
+        n = train_size(self.task)
+        if start.subset is not None and n is not None and start.subset > n:
+            why = f"D' is larger than the parent's training split of {n}"
+            _fail(self, "start.subset", start.subset, why)
+        if self.batch_size is not None and self.batch_size > (start.subset or n or 0):
+            why = f"exceeds the continued run's {start.subset or n} training samples"
+            _fail(self, "batch_size", self.batch_size, why)
+
+    @property
+    def step_offset(self) -> int:
+        """Optimizer steps already taken before step 1 of this run: its parent's, where the
+        optimizer state is carried (lr, γ schedules and Adam's bias corrections go on from
+        there, as in one longer run), else 0."""
+        s = self.start
+        if s is None or s.optim_state == "fresh":
+            return 0
+        return s.parent.step_offset + s.parent.steps
+
+    def lineage(self) -> list[RunConfig]:
+        """Its ancestors, the first run first (empty for a run that starts from an init)."""
+        out: list[RunConfig] = []
+        c = self
+        while c.start is not None:
+            c = c.start.parent
+            out.append(c)
+        return out[::-1]
 
     @property
     def torch_dtype(self):
@@ -838,7 +904,48 @@ class RunConfig:
             self.loss_dtype,
             self.eval_points,
             self.eval_every,
+            # a continued run trains beside runs of its D' and step offset only (None for
+            # every run that starts from an init, so their grouping is as before)
+            None if self.start is None else ("continued", self.step_offset, self.start.subset),
         )
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """Where a continued run starts: its parent's final weights (Varma et al. 2023's
+    "ungrokking" continues a grokked net on a smaller training set).
+
+    parent: the run it continues; it must keep its weights (`keep_params=True`, and
+        `keep_optim=True` for a carried state). The child keeps the parent's task, split
+        (`split_seed`), model and dtype; its own `optim`, `steps`, `seed` and the rest.
+    optim_state: "fresh" (a new optimizer: zero moments, step 1, a new warm-up) or
+        "carried" (the parent's moments and step count go on, so a run continued on all of
+        its parent's data, with the same optimizer, is the longer run, bit for bit, at full
+        batch). Minibatch order, embedding noise and augmentation are never carried: they
+        start from the child's own seed (`RunConfig.seed`). Nor is `constrain_norm`'s
+        target: a child keeps the norm it starts with (its parent's final one, which
+        equals the lineage's initial norm up to rounding).
+    subset: D', the size of the child's training set: a seeded draw (the child's `seed`,
+        stream `seeds.SUBSET`) from the parent's training split, kept in the split's order.
+        None: the parent's whole training split. The test split is always the parent's.
+    """
+
+    parent: RunConfig
+    optim_state: Literal["fresh", "carried"] = "fresh"
+    subset: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.parent, RunConfig):
+            _fail(self, "parent", type(self.parent).__name__, "not a RunConfig")
+        if self.optim_state not in ("fresh", "carried"):
+            _fail(self, "optim_state", self.optim_state, "choose 'fresh' or 'carried'")
+        _int(self, "subset", low=1, optional=True)
+
+
+def train_size(task: Task) -> int | None:
+    """The training split's size of `task`, without building it (None where it is unknown)."""
+    n = getattr(task, "n_train", None)
+    return int(n) if isinstance(n, numbers.Integral) else None
 
 
 def _describe(obj: Any, for_hash: bool = False) -> Any:

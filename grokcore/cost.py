@@ -61,7 +61,15 @@ class Footprint:
 
 
 def data_shape(cfg: RunConfig) -> tuple[int, int, int, int, int]:
-    """(n_in, n_out, train samples, test samples, bytes per sample), without building data."""
+    """(n_in, n_out, train samples, test samples, bytes per sample), without building data.
+    A continued run's train samples are its D' (`Continuation.subset`)."""
+    n_in, n_out, n_train, n_test, row = _task_shape(cfg)
+    if cfg.start is not None and cfg.start.subset is not None:
+        n_train = min(n_train, cfg.start.subset)
+    return n_in, n_out, n_train, n_test, row
+
+
+def _task_shape(cfg: RunConfig) -> tuple[int, int, int, int, int]:
     t = cfg.task
     if isinstance(t, ModularTask):
         n_train, n_test = t.split_sizes

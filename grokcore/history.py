@@ -38,6 +38,10 @@ class History:
         dtype), kept only for a config with `keep_params`; else None.
     param_shapes: name -> shape of each parameter, in the order `final_params` holds them
         (the module's `named_parameters()` order), so `unflatten` can rebuild the model.
+    final_optim: the optimizer's final state, for a config with `keep_optim` (else empty):
+        "step" (the optimizer steps taken, the parent's included where it was carried) and
+        whichever of "m", "v" (Adam), "buf" (SGD momentum), "ema", "ema_started" (Grokfast)
+        the optimizer holds, each the member's flat row; a carried `Continuation` reads it.
     stopped_at: the step where a stopping rule ended the run before its budget
         (`grokcore.stopping`), else None; the curves then end there, and `batch_loss` too.
     stop_rule: that rule, in words.
@@ -63,6 +67,7 @@ class History:
     stopped_at: int | None = None
     stop_rule: str = ""
     zero_loss_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    final_optim: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.steps)
@@ -162,6 +167,8 @@ class History:
         if self.final_params is not None:
             arrays["final_params"] = np.asarray(self.final_params)
             meta["param_shapes"] = [[k, list(v)] for k, v in self.param_shapes.items()]
+        for name, arr in self.final_optim.items():
+            arrays[f"optim/{name}"] = np.asarray(arr)
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         buf = io.BytesIO()
         # ignore: numpy's stub also matches **arrays against `allow_pickle: bool`
@@ -183,6 +190,9 @@ class History:
             traces = {
                 k.split("/", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("trace/")
             }
+            optim = {
+                k.split("/", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("optim/")
+            }
             return cls(
                 steps=arrays["steps"],
                 **{name: arrays[name] for name in CURVES},
@@ -197,6 +207,7 @@ class History:
                 stopped_at=meta.get("stopped_at"),
                 stop_rule=meta.get("stop_rule", ""),
                 zero_loss_share=arrays.get("zero_loss_share", np.zeros(0)),
+                final_optim=optim,
             )
         except Exception as exc:  # zipfile, KeyError, JSON, shape errors all mean "damaged"
             raise ValueError(

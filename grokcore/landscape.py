@@ -114,7 +114,7 @@ def loss_slice(
 
     if history.final_params is None:
         raise ValueError("the run kept no final parameters: train its config with keep_params=True")
-    ens = Ensemble([cfg.replace(keep_params=False)], device)
+    ens = Ensemble([cfg.replace(keep_params=False)], device, from_init=True)
     if list(history.param_shapes) != ens.names:
         raise ValueError("the kept parameters do not name the model's parameters")
     theta = torch.as_tensor(history.final_params).to(ens.device, ens.dtype)

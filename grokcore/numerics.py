@@ -24,7 +24,7 @@ def zero_loss_share(cfg: RunConfig, params: np.ndarray, dtype: str = "float32") 
 
     if dtype not in ("float32", "float64"):
         raise ValueError(f"zero_loss_share: dtype={dtype!r}; choose 'float32' or 'float64'")
-    ens = Ensemble([cfg.replace(keep_params=False)])
+    ens = Ensemble([cfg.replace(keep_params=False)], from_init=True)
     if ens.task_data.kind == "regression":
         raise ValueError("zero_loss_share: needs a classification loss, not regression")
     flat = torch.as_tensor(np.asarray(params)).reshape(1, -1).to(ens.device, ens.dtype)

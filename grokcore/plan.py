@@ -5,6 +5,11 @@ sharded, trained into one cache, before any claim is judged.
     plan.describe(cache, device)        # runs, unique runs, cached, ensembles, FLOPs, time
     train(plan.shard(1, 2), cache, device)   # one of two processes sharing the cache
 
+Continued runs (`config.Continuation`) come after their parents: the ensembles are listed
+wave by wave (`runs.waves`), every shard keeps that order, and `runs.warm` trains or reads
+a child's parent first even where the parent's ensemble is another shard's (on one shared
+cache the lock makes that one training; on separate caches both hosts train it, alike).
+
 Runs of different claims share an ensemble wherever their `ensemble_key` agrees (a
 member's arithmetic does not depend on its companions, so a run trained beside another
 claim's runs equals the same run trained alone: tests/test_plan.py). Shards are whole
@@ -28,7 +33,7 @@ from grokcore import progress as grokcore_progress
 from grokcore.cache import RunCache
 from grokcore.config import RunConfig, eval_schedule
 from grokcore.cost import footprint, gib
-from grokcore.runs import duration, load_cached, unique_by_key, warm
+from grokcore.runs import duration, load_cached, unique_by_key, warm, waves, with_parents
 from grokcore.spec import ClaimSpec, NotRun, Scope
 
 MAX_MEMBERS = 64  # members per ensemble: runs.run's default
@@ -79,7 +84,10 @@ class Plan:
             s = min(range(n), key=lambda j: (load[j], j))
             out[s].append(self.ensembles[i])
             load[s] += self.cost(self.ensembles[i])
-        return out
+        # within a shard, parents' ensembles before their children's (stable otherwise); a
+        # shard whose children's parents are in another shard trains or reads them first
+        # (`runs.warm`), so no shard trains a child before its parent
+        return [sorted(shard, key=_wave) for shard in out]
 
     def shard(self, i: int, n: int) -> list[list[RunConfig]]:
         """Shard i of n (1-based, as `--shard 1/2`)."""
@@ -129,6 +137,9 @@ class Plan:
             "member_steps": sum(c.steps for c in self.runs.values()),
             # runs with a stopping rule (grokcore/stopping.py): the steps above are at most
             "runs_that_may_stop": sum(bool(c.stop) for c in self.runs.values()),
+            # continued runs (config.Continuation) train after their parents: the waves
+            "continued_runs": sum(c.start is not None for c in self.runs.values()),
+            "waves": len(waves(self.runs)),
             "flop": sum(_flop(c) for c in self.runs.values()),
             "peak_memory_bytes": max(
                 (footprint(ch[0]).total(len(ch)) for ch in self.ensembles), default=0
@@ -162,10 +173,17 @@ def estimated_seconds(
 
 
 def _ensembles(by_key: dict[str, RunConfig]) -> list[list[RunConfig]]:
+    """Cross-claim ensembles in dependency order: continued runs after their parents' (a
+    continued run's ensemble key holds its D' and step offset, so no ensemble mixes waves)."""
     groups: dict[tuple, list[RunConfig]] = defaultdict(list)
-    for c in by_key.values():
-        groups[c.ensemble_key()].append(c)
+    for wave in waves(by_key):
+        for c in wave.values():
+            groups[c.ensemble_key()].append(c)
     return [g[a : a + MAX_MEMBERS] for g in groups.values() for a in range(0, len(g), MAX_MEMBERS)]
+
+
+def _wave(chunk: Sequence[RunConfig]) -> int:
+    return len(chunk[0].lineage())
 
 
 def build_plan(specs: Sequence[ClaimSpec], scope: Scope) -> Plan:
@@ -177,6 +195,7 @@ def build_plan(specs: Sequence[ClaimSpec], scope: Scope) -> Plan:
         except NotRun as exc:
             claims.append(ClaimPlan(spec.id, not_run=str(exc)))
     by_key = unique_by_key([c for cp in claims for c in cp.configs])
+    by_key = with_parents(by_key, {}, None)  # every continued run's parents, kept weights
     return Plan(scope, claims, by_key, _ensembles(by_key))
 
 
@@ -268,6 +287,15 @@ def table(d: dict) -> str:
         "early by their claim's rule), "
         f"{d['flop']:.3g} FLOP, "
         f"largest ensemble needs >= {gib(d['peak_memory_bytes'])}",
+        *(
+            [
+                f"{d['continued_runs']} continued run(s) in {d['waves']} waves: each wave's "
+                "ensembles train after the last's (parents before children; a shard trains "
+                "or reads its children's parents first)"
+            ]
+            if d.get("continued_runs")
+            else []
+        ),
         f"estimated time on {d['device']}: {duration(d['estimated_s'])} in all, "
         f"{duration(d['estimated_left_s'])} left to train ({d['estimate']})",
     ]

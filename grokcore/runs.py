@@ -8,6 +8,11 @@ chunk that cannot be stored is still returned. Under pytest-xdist, a key being
 trained by another worker is waited for, not trained twice. Before anything
 trains, the memory a chunk needs is estimated (`grokcore.cost`), and a sweep that cannot
 fit is refused with the numbers (or trained in smaller chunks, where fewer members fit).
+
+Continued runs (`config.Continuation`) train in waves: a child starts from its parent's
+final weights (and optimizer state, where it is carried), so the parents of the children
+that the cache lacks are read from it or trained first, with the weights kept, then the
+children (`with_parents`, `waves`). A child that is cached needs nothing of its parent.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,16 +37,14 @@ from grokcore.estimate import estimate
 from grokcore.history import History
 from grokcore.train.engine import Ensemble
 
-__all__ = ["RunStats", "RunTooLarge", "footprint", "plan", "run"]
+__all__ = ["RunStats", "RunTooLarge", "footprint", "plan", "run", "waves", "with_parents"]
 
 plan = cost.chunks  # its old name here, for callers that still use it
 
 
 @dataclass
 class RunStats:
-    """What a `run` or `warm` call did: runs trained here vs read from the cache. The caller
-    passes its own (a claim's card, the CLI's interrupt message) and reads it afterwards,
-    also after a failure or an interrupt; a call given none counts into a fresh one.
+    """Counts for the report header and the CLI: runs trained here vs read from the cache.
 
     stored / unstored: trained runs written to the cache, or kept in memory only (no
     cache, a read-only cache, or a failed write). training: runs in the chunk that is
@@ -126,8 +129,11 @@ def _train(
     progress: bool,
     done: Callable[[dict[str, History]], None],
     stats: RunStats,
+    parents: Mapping[str, History] | None = None,
 ) -> None:
-    """Train chunk after chunk, handing each chunk's histories to `done` when it finishes."""
+    """Train chunk after chunk, handing each chunk's histories to `done` when it finishes.
+    parents: histories by key, where continued runs find their parents' (`waves` puts
+    every parent in an earlier wave)."""
     stats.training = 0
     times = estimates(chunks, device) if progress and chunks else "not asked"
     if progress and chunks:
@@ -140,7 +146,10 @@ def _train(
                 phase="start", runs=len(chunk), total=chunk[0].steps, estimate=guess
             )
         stats.training = len(chunk)
-        histories = Ensemble(chunk, device).train(printer)
+        starts = [
+            None if c.start is None else (parents or {}).get(c.start.parent.key()) for c in chunk
+        ]
+        histories = Ensemble(chunk, device, starts=starts).train(printer)
         stats.training = 0
         stats.trained += len(chunk)
         done({c.key(): h for c, h in zip(chunk, histories, strict=True)})
@@ -172,11 +181,53 @@ def unique_by_key(configs: Sequence[RunConfig]) -> dict[str, RunConfig]:
             c = c.replace(
                 keep_params=c.keep_params or have.keep_params,
                 keep_batch_loss=c.keep_batch_loss or have.keep_batch_loss,
+                keep_optim=c.keep_optim or have.keep_optim,
                 keep_zero_loss=c.keep_zero_loss or have.keep_zero_loss,
                 stop=stopping.merge(c.stop, have.stop),
             )
         by_key[key] = c
     return by_key
+
+
+def with_parents(
+    by_key: dict[str, RunConfig],
+    found: dict[str, History],
+    cache: RunCache | None,
+    stats: RunStats | None = None,
+) -> dict[str, RunConfig]:
+    """`by_key` and, for every continued run that `found` lacks, its parent (keeping what the
+    child reads of it), and theirs in turn: a child is trained from its parent's final
+    weights, so the parent is read from `cache` into `found` or trained first (`waves`). The
+    parents of a child that `found` holds are not needed, nor read."""
+    while True:
+        need = [c.start.parent for k, c in by_key.items() if k not in found and c.start]
+        merged = unique_by_key([*by_key.values(), *need])
+        changed = {k: c for k, c in merged.items() if by_key.get(k) != c}
+        if not changed:
+            return by_key
+        by_key = merged
+        for k, c in changed.items():
+            if k in found and not _holds(found[k], c):
+                del found[k]  # read or trained without what a child needs of it
+        if cache is not None:
+            lacking = {k: c for k, c in changed.items() if k not in found}
+            found.update(_load(cache, lacking, stats if stats is not None else RunStats()))
+
+
+def waves(by_key: dict[str, RunConfig]) -> list[dict[str, RunConfig]]:
+    """The runs in dependency order: first those that start from an init, then the runs
+    continued from them, and so on (a run's wave is the length of its `lineage`)."""
+    depth = {k: len(c.lineage()) for k, c in by_key.items()}
+    return [{k: c for k, c in by_key.items() if depth[k] == d} for d in sorted(set(depth.values()))]
+
+
+def _holds(h: History, cfg: RunConfig) -> bool:
+    """Whether `h` holds the weights, optimizer state and losses `cfg` asks to keep."""
+    lacks_params = cfg.keep_params and h.final_params is None
+    lacks_optim = cfg.keep_optim and not h.final_optim
+    lacks_losses = cfg.keep_batch_loss and len(h.batch_loss) == 0
+    lacks_zeros = cfg.keep_zero_loss and len(h.zero_loss_share) == 0
+    return not (lacks_params or lacks_optim or lacks_losses or lacks_zeros)
 
 
 def serve(h: History, cfg: RunConfig) -> History:
@@ -227,7 +278,7 @@ def _train_unlocked(
 
     mine = [[c for c in chunk if c.key() in locks] for chunk in todo]
     try:
-        _train([chunk for chunk in mine if chunk], device, progress, store, stats)
+        _train([chunk for chunk in mine if chunk], device, progress, store, stats, found)
     finally:
         for lock in locks.values():
             lock.release()
@@ -252,8 +303,12 @@ def warm(
     stats = stats if stats is not None else RunStats()
     by_key = unique_by_key(configs)
     found = _load(cache, by_key, stats)
+    by_key = with_parents(by_key, found, cache, stats)
     before = stats.trained
-    _train_unlocked(cache, by_key, found, device, progress, stats)
+    for wave in waves(by_key):
+        # a child whose parent another process is training is left, as that parent is
+        ready = {k: c for k, c in wave.items() if c.start is None or c.start.parent.key() in found}
+        _train_unlocked(cache, ready, found, device, progress, stats)
     return stats.trained - before
 
 
@@ -280,20 +335,40 @@ def run(
         cache = RunCache()
     by_key = unique_by_key(configs)
     found: dict[str, History] = {}
+    if cache is not None:  # (read-only, or use_cache=False: read what is there)
+        found.update(_load(cache, by_key, stats))
+    # continued runs: their parents first, wave by wave (`with_parents`, `waves`)
+    by_key = with_parents(by_key, found, cache, stats)
+    for wave in waves(by_key):
+        _run_wave(
+            cache, wave, found, device, max_members, progress, use_cache, lock_timeout, stats
+        )
+    return [serve(found[c.key()], c) for c in configs]
+
+
+def _run_wave(
+    cache: RunCache | None,
+    by_key: dict[str, RunConfig],
+    found: dict[str, History],
+    device: torch.device,
+    max_members: int,
+    progress: bool,
+    use_cache: bool,
+    lock_timeout: float | None,
+    stats: RunStats,
+) -> None:
+    """Train into `found` the runs of `by_key` it lacks (their parents are in it already)."""
 
     def keep(histories: dict[str, History]) -> None:
         found.update(histories)
         if cache is None or not cache.writable:
             stats.unstored += len(histories)
 
-    if not use_cache or cache is None or not cache.writable:
-        if cache is not None:  # read-only: read what is there, train the rest unstored
-            found.update(_load(cache, by_key, stats))
+    if not use_cache or cache is None or not cache.writable:  # train the rest unstored
         todo = [c for k, c in by_key.items() if k not in found]
-        _train(cost.chunks(todo, device, max_members), device, progress, keep, stats)
-        return [serve(found[c.key()], c) for c in configs]
+        _train(cost.chunks(todo, device, max_members), device, progress, keep, stats, found)
+        return
 
-    found.update(_load(cache, by_key, stats))
     theirs = _train_unlocked(cache, by_key, found, device, progress, stats, max_members)
 
     def store(histories: dict[str, History]) -> None:
@@ -306,13 +381,12 @@ def run(
         try:
             h = load_cached(cache, key, by_key[key])
             if h is None:  # the other worker died before writing it: train it ourselves
-                _train([[by_key[key]]], device, progress, store, stats)
+                _train([[by_key[key]]], device, progress, store, stats, found)
             else:
                 stats.cached += 1
                 found[key] = h
         finally:
             lock.release()
-    return [serve(found[c.key()], c) for c in configs]
 
 
 def _load(cache: RunCache, by_key: dict[str, RunConfig], stats: RunStats) -> dict[str, History]:
@@ -326,19 +400,15 @@ def _load(cache: RunCache, by_key: dict[str, RunConfig], stats: RunStats) -> dic
 
 
 def load_cached(cache: RunCache, key: str, cfg: RunConfig) -> History | None:
-    """The cached run of `cfg`, or None: also when `cfg` keeps parameters, batch losses or
-    zero-loss shares and the entry has none (it was trained without them; retraining stores
-    them), and when the
+    """The cached run of `cfg`, or None: also when `cfg` keeps parameters or batch losses and
+    the entry has none (it was trained without them; retraining stores them), and when the
     entry was stopped early (`History.stopped_at`) before `cfg`'s own stopping rules would
     have stopped it, or `cfg` has none: then it is trained again, and the longer run
     replaces the entry."""
     h = cache.load(key, expect=cfg)
     if h is None:
         return None
-    lacks_params = cfg.keep_params and h.final_params is None
-    lacks_losses = cfg.keep_batch_loss and len(h.batch_loss) == 0
-    lacks_zeros = cfg.keep_zero_loss and len(h.zero_loss_share) == 0
-    return None if lacks_params or lacks_losses or lacks_zeros or not serves(h, cfg) else h
+    return None if not _holds(h, cfg) or not serves(h, cfg) else h
 
 
 def serves(h: History, cfg: RunConfig) -> bool:

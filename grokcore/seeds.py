@@ -25,6 +25,8 @@ SWEEP = 70_000  # which grid point each run of a random sweep takes (li-sakib §
 #   sweep's own seed: a draw of configs, so no run's numbers depend on it
 AUGMENT = 60_000  # MNIST augmentation angles (li-sakib §4), from `seed`
 TEMPLATES = 90_000  # the representation toy's regression targets Ŷ_k, from `split_seed`
+SUBSET = 100_000  # a continued run's training subset D' of its parent's split
+#   (`config.Continuation.subset`), from the child's `seed`
 DIRECTIONS = 80_000  # random directions of a loss-landscape slice (li-sakib §3.3), from `seed`;
 #   drawn after training, so no run's numbers depend on it
 

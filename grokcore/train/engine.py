@@ -85,6 +85,45 @@ def _augmenter(configs: Sequence[RunConfig]) -> Augmenter | None:
     return Augmenter(sigmas, [seeds.generator(seeds.AUGMENT, c.seed) for c in configs])
 
 
+def _subset(d: TaskData, c: RunConfig) -> TaskData:
+    """A continued run's training set D': `start.subset` samples of its parent's training
+    split, drawn from the child's seed and kept in the split's order (so D' = D is the split
+    itself); the test split stays the parent's."""
+    if c.start is None or c.start.subset is None:
+        return d
+    n = len(d.y_train)
+    if c.start.subset > n:
+        raise ValueError(f"D' = {c.start.subset} is larger than the parent's {n} training samples")
+    idx = torch.randperm(n, generator=seeds.generator(seeds.SUBSET, c.seed))[: c.start.subset]
+    idx = idx.sort().values
+    return dataclasses.replace(d, x_train=d.x_train[idx], y_train=d.y_train[idx])
+
+
+def _parents(configs: list[RunConfig], starts: Sequence[History | None] | None) -> list[History]:
+    """The parents' histories of an ensemble of continued runs, in member order, or [] for an
+    ensemble of runs that start from an init (the ensemble key never mixes the two)."""
+    if all(c.start is None for c in configs):
+        return []
+    if starts is None or len(starts) != len(configs) or any(h is None for h in starts):
+        raise ValueError("continued runs need their parents' histories (grokcore.runs.run)")
+    out = [h for h in starts if h is not None]
+    for c, h in zip(configs, out, strict=True):
+        assert c.start is not None
+        if h.final_params is None:
+            raise ValueError("a continued run's parent history holds no final weights")
+        if c.step_offset and not h.final_optim:
+            raise ValueError("a carried optimizer state needs the parent's (keep_optim=True)")
+    return out
+
+
+def _weights(h: History, size: int):
+    """A parent's final weights as a row of an ensemble's (K, P) table."""
+    w = np.asarray(h.final_params)
+    if w.shape != (size,):
+        raise ValueError(f"the parent's final weights have {w.size} numbers, the model {size}")
+    return w
+
+
 @contextlib.contextmanager
 def _precision(precision: str, device: torch.device) -> Iterator[None]:
     """TF32 matmuls for the duration of one ensemble's training, restored afterwards."""
@@ -154,7 +193,15 @@ class Ensemble:
         configs: Sequence[RunConfig],
         device: torch.device | str = "cpu",
         step: StepMode = "auto",
+        starts: Sequence[History | None] | None = None,
+        from_init: bool = False,
     ):
+        """starts: for each member that continues another run (`RunConfig.start`), its
+        parent's History with the final weights (and optimizer state, where it is carried);
+        None for the others. `grokcore.runs` reads or trains the parents first.
+        from_init: continued runs start from their model's init and a fresh optimizer instead
+        (their D' is kept), for callers that only time the steps (`grokcore.estimate`'s
+        probe) or set the weights themselves (`grokcore.landscape`, `grokcore.numerics`)."""
         if not configs:
             raise ValueError("an ensemble needs at least one run config")
         keys = {c.ensemble_key() for c in configs}
@@ -172,7 +219,9 @@ class Ensemble:
         self._trained = False
         self.cfg = configs[0]  # fields shared by every member (ensemble key)
         self.dtype = self.cfg.torch_dtype
-        self.data: list[TaskData] = [build_data(c.task, c.split_seed) for c in configs]
+        self.data: list[TaskData] = [_subset(build_data(c.task, c.split_seed), c) for c in configs]
+        # optimizer steps taken before step 1: a carried state's (shared: the ensemble key)
+        self.step_offset = self.cfg.step_offset
         d0 = self.data[0]
         modules = [
             build_model(c.model, d.n_in, d.n_out, c.seed)
@@ -196,10 +245,16 @@ class Ensemble:
             [torch.cat([p.detach().reshape(-1) for p in m.parameters()]) for m in modules]
         ).to(self.dtype)
         self.alpha = torch.tensor([c.init_scale for c in configs], dtype=flat.dtype).view(-1, 1)
-        self.flat = (flat * self.alpha).to(self.device)
+        parents = [] if from_init else _parents(self.configs, starts)
+        if parents:  # continued runs: their parents' final weights, not an init
+            flat = torch.stack([torch.from_numpy(_weights(h, flat.shape[1])) for h in parents])
+            flat = flat.to(self.dtype)
+        self.flat = (flat * self.alpha).to(self.device)  # α = 1 for a continued run (config)
         self.optim = EnsembleOptimizer(
             [c.optim for c in configs], self.dtype, self.device, self.sizes
         )
+        if parents and self.step_offset:  # a carried state (only carried runs have an offset)
+            self.optim.load([h.final_optim for h in parents], self.flat, self.step_offset)
         self.projection = NormProjection(self.flat, [c.constrain_norm for c in configs])
         self.base = base.to("meta")
         self.train_split = self._split([(d.x_train, d.y_train) for d in self.data])
@@ -509,14 +564,20 @@ class Ensemble:
         return out
 
     def _kept_params(self, row_index: int | None, c: RunConfig) -> dict:
-        """A member's final parameters (row `row_index` of `flat`) for `History`, where its
-        config asks to keep them (a config that keeps them never stops early)."""
-        if not c.keep_params:
-            return {}
+        """A member's final parameters (row `row_index` of `flat`) and optimizer state for
+        `History`, where its config asks to keep them (a config that keeps them never stops
+        early)."""
+        out: dict = {}
+        if not (c.keep_optim or c.keep_params):
+            return out
         assert row_index is not None, "a run that keeps its weights trains its whole budget"
+        if c.keep_optim:
+            out["final_optim"] = self.optim.export(row_index, self.step_offset + c.steps)
+        if not c.keep_params:
+            return out
         row = self.flat[row_index]
         shapes = {n: tuple(s) for n, s in zip(self.names, self.shapes, strict=True)}
-        return {"final_params": row.detach().cpu().numpy().copy(), "param_shapes": shapes}
+        return out | {"final_params": row.detach().cpu().numpy().copy(), "param_shapes": shapes}
 
 
 class _Stepper(Protocol):
@@ -558,7 +619,7 @@ class _EagerStep:
         (g,) = torch.autograd.grad(loss.sum(), flat)
         ens.flat = flat.detach()
         with torch.no_grad():
-            ens.optim.step(ens.flat, g, step)
+            ens.optim.step(ens.flat, g, step + ens.step_offset)
             ens.projection(ens.flat)
         self.batch_loss[step - 1] = loss.detach()
 

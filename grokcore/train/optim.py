@@ -25,6 +25,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from grokcore import env
@@ -145,14 +146,53 @@ class EnsembleOptimizer:
     def allocate(self, flat: torch.Tensor) -> None:
         """Create the state before the first step, so that no step allocates what outlives
         it (a CUDA graph's capture). A zero momentum buffer is exact: momentum·0 + g = g."""
-        state = self.state
+        state = self.state  # a state carried from a parent run (`load`) is kept
         if self.adam:
-            state.m, state.v, state.denom = (torch.zeros_like(flat) for _ in range(3))
-        elif self.o.momentum:
+            for name in ("m", "v", "denom"):
+                if getattr(state, name) is None:
+                    setattr(state, name, torch.zeros_like(flat))
+        elif self.o.momentum and state.buf is None:
             state.buf = torch.zeros_like(flat)
-        if self.grokfast:
+        if self.grokfast and state.ema is None:
             state.ema = torch.zeros_like(flat)
             state.ema_started = torch.zeros(flat.shape[0], 1, dtype=torch.bool, device=flat.device)
+
+    # -- a state carried from run to run (config.Continuation) ----------------------------
+    STATE_NAMES = ("m", "v", "buf", "ema", "ema_started")
+
+    def export(self, row: int, step: int) -> dict:
+        """Member `row`'s state after optimizer step `step`, as numpy arrays (`History.
+        final_optim`): what `load` needs to go on as if the run had never stopped."""
+        out = {"step": np.array([step], dtype=np.int64)}
+        for name in self.STATE_NAMES:
+            t = getattr(self.state, name)
+            if t is not None:
+                out[name] = t[row].detach().cpu().numpy().copy()
+        return out
+
+    def load(self, states: Sequence[dict], flat: torch.Tensor, step: int) -> None:
+        """Every member's state from its parent's `export` (all members carry one: the
+        ensemble key keeps carried and fresh runs apart), which must have reached `step`."""
+        for i, st in enumerate(states):
+            if int(st["step"][0]) != step:
+                raise ValueError(
+                    f"member {i}: its parent's optimizer stopped at step {int(st['step'][0])}, "
+                    f"not {step}"
+                )
+        state = self.state
+        for name in self.STATE_NAMES:
+            have = [name in st for st in states]
+            if not any(have):
+                continue
+            if not all(have):
+                raise ValueError(f"the parents' optimizer states do not all hold {name!r}")
+            rows = torch.stack([torch.from_numpy(np.asarray(st[name])) for st in states])
+            setattr(state, name, rows.to(flat.device))
+        if state.m is not None and state.v is not None:
+            state.m, state.v = state.m.to(flat.dtype), state.v.to(flat.dtype)
+            state.denom = torch.zeros_like(flat)
+            if self.fused:
+                state.m_rows, state.v_rows = state.m.unbind(0), state.v.unbind(0)
 
     # -- gradient filters ---------------------------------------------------------------
     def filter_grad(self, flat: torch.Tensor, g: torch.Tensor) -> None:

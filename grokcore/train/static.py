@@ -113,6 +113,8 @@ class StaticStep:
         self.on = col([-math.inf if x.wd_on_at is None else float(x.wd_on_at) for x in o])
         self.off = col([math.inf if x.wd_off_at is None else float(x.wd_off_at) for x in o])
         self.t = torch.zeros((), dtype=torch.float64, device=dev)  # the last step taken
+        # optimizer steps a carried state has taken before this run's first (config.step_offset)
+        self.offset = float(ens.cfg.step_offset)
         self.batch_loss = torch.zeros(self.steps, k, device=dev)
         self.optim.allocate(ens.flat)  # before capture: a step allocates nothing that outlives it
         ens.flat = ens.flat.detach().requires_grad_(True)  # one leaf, updated in place
@@ -191,7 +193,7 @@ class StaticStep:
         and keep come out bit for bit; the β powers to within an ulp of β^t, as `torch.pow`
         on a tensor and libm's pow may round differently (tests/test_static_step.py).
         """
-        t, dt = self.t, self.ens.dtype
+        t, dt = (self.t + self.offset if self.offset else self.t), self.ens.dtype
         warming = (self.warm > 0) & (t <= self.warm)
         lr = torch.where(warming, self.lr * (t - 1) / self.warm.clamp(min=1), self.lr)
         on = (t >= self.on) & ~(t >= self.off)

@@ -19,6 +19,35 @@ def min_runs_for_bound(max_rate: float, level: float = 0.95) -> int:
     return n
 
 
+def detector_control(
+    histories: Sequence[History],
+    known: Sequence[bool],
+    high: float = 0.99,
+    low: float = 0.9,
+    need: float = 0.8,
+    what: str = "BX-UNGROK's un-grokked runs (smallest D')",
+) -> Check:
+    """The detector's own positive control: of the runs known to have un-grokked (`known`:
+    BX-UNGROK's statistic counts them, final test accuracy < 0.5 after a grokked net was
+    continued on a small D'), `metrics.ungrokking` must flag at least `need`. A detector
+    that misses them could not have seen un-grokking anywhere."""
+    flagged = [metrics.ungrokking(h, high, low).ungrokked for h in histories]
+    n = sum(known)
+    k = sum(f for f, u in zip(flagged, known, strict=True) if u)
+    ok = n > 0 and k >= need * n
+    return Check(
+        f"positive control: the detector flags {what}",
+        k / n if n else float("nan"),
+        None,
+        f"≥ {need:.0%} of them flagged",
+        Verdict.SUPPORTED if ok else Verdict.INCONCLUSIVE,
+        detail=f"{k} of {n} flagged (test ≥ {high} first, then below {low} to the end); "
+        f"{sum(flagged)} of all {len(histories)} such runs flagged"
+        if n
+        else f"none of the {len(histories)} runs un-grokked, so there is nothing to flag",
+    )
+
+
 def no_ungrokking(
     histories: Sequence[History],
     labels: Sequence[str],
@@ -27,6 +56,7 @@ def no_ungrokking(
     low: float = 0.9,
     max_rate: float = 0.1,
     spike_factor: float = 100.0,
+    detector: Check | None = None,
 ) -> Judgement:
     """One-sided 95% Clopper–Pearson upper bound on the un-grokking rate must be < max_rate.
 
@@ -34,7 +64,9 @@ def no_ungrokking(
     control: enough such runs for 0 events to bound the rate (29 for 0.1), and at least
     one training-loss spike of ≥ `spike_factor`× after the first fit among them. Without
     spikes (arn §4.3's slingshots) nothing ever knocked a run out of its generalizing
-    state, so "it never un-grokked" has no power.
+    state, so "it never un-grokked" has no power. `detector` (`detector_control`): that
+    the detector flags runs known to un-grok; shown with the controls, and where it fails
+    (and the other control holds) it is the failed positive control.
     """
     runs: list[dict[str, Any]] = []
     k, n, spikes = 0, 0, 0
@@ -100,9 +132,13 @@ def no_ungrokking(
                 paper_value="0 observed (arn §4.4)",
             )
         )
+    controls = [] if detector is None else [detector]
+    if detector is not None and detector.verdict is not Verdict.SUPPORTED:
+        if positive.verdict is Verdict.SUPPORTED:
+            positive, controls = detector, [positive]
     return judge_checks(
         checks,
-        [],
+        controls,
         runs,
         {
             Verdict.SUPPORTED: "no run that generalized fell back for good",
