@@ -223,12 +223,16 @@ class ArFrac(ClaimSpec):
         return merge(parts)
 
     def draw(self, scope, arms, runs, j, figure) -> None:
-        plotting.plot_curves(
-            {n: hs for n, hs in runs.items() if n.startswith("x/y")},
-            figure("curves", "x ÷ y: train (dashed) / test (solid) accuracy by train fraction, "
-                   "median and spread over seeds"),
-            title="x ÷ y by train fraction",
-        )  # fmt: skip
+        for op, name in (("x+y", "x + y"), ("x/y", "x ÷ y")):
+            plotting.plot_curves(
+                {n.removeprefix(f"{op}, "): hs for n, hs in runs.items() if n.startswith(op)},
+                figure(f"curves-{'add' if op == 'x+y' else 'div'}",
+                       f"{name}: train (dashed) / test (solid) accuracy by train fraction, "
+                       f"median and spread over seeds; circles: t_train, stars: t_test (≥ "
+                       f"{TAU:g}), the times ρ(fraction, t_test) reads"),
+                title=f"{name} by train fraction",
+                marks=plotting.Marks(TAU, TAU),
+            )  # fmt: skip
 
     def card(self, scope: Scope, arms: Arms, j: Judgement) -> Card:
         return Card(

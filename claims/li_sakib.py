@@ -270,11 +270,28 @@ class LsMnist(ClaimSpec):
         )
 
     def draw(self, scope, arms, runs, j, figure) -> None:
+        taus = setups.mnist_taus(scope.scale)
+
+        def note(arm: str) -> str:  # what the statistic made of the panel's runs
+            rows = [r for r in j.runs if r["arm"] == (self.row.label if arm == self._row_arm()
+                                                      else "base")]  # fmt: skip
+            k = sum(r["phase"] == "grokking" for r in rows)
+            return f"{k} of {len(rows)} grok" + "".join(
+                f", {n} {p}" for p in ("comprehension", "memorization", "confusion")
+                if (n := sum(r["phase"] == p for r in rows))
+            )  # fmt: skip
+
         plotting.plot_panels(
             runs,  # the base row first, then this row's own (none for the base row)
-            figure("curves", CURVES + "; left: the base row (positive control)"),
+            figure("curves", CURVES + "; left: the base row (positive control). Circles: "
+                   f"t_train (train ≥ {taus['tau_train']:g}), stars: t_test (test ≥ "
+                   f"{taus['tau_test']:g}); a run groks when its star lies beyond the "
+                   f"dash-dotted grok line (D > {GROK_RATIO:g}·t_train) and its test accuracy "
+                   f"at the fit is ≥ {MNIST_MIN_GAP:g} below its final value"),
             title=f"li-sakib Table 3: {self.row.label} (table: {self.sign})",
-        )
+            marks=plotting.Marks(taus["tau_train"], taus["tau_test"], GROK_RATIO),
+            notes={arm: note(arm) for arm in runs},
+        )  # fmt: skip
 
     def card(self, scope: Scope, arms: Arms, j: Judgement) -> Card:
         row, sign = self.row, self.sign

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grokcore import plotting, setups
+from grokcore import plotting, setups, stats
 from grokcore.outcome import Expectation
 from grokcore.record import Verdict
 from grokcore.spec import Arms, Card, ClaimSpec, NotRun, Runs, Scope, Stopping
@@ -537,8 +537,15 @@ class OgCe(ClaimSpec):
         )
 
     def draw(self, scope, arms, runs, j, figure) -> None:
-        plotting.plot_curves(runs, figure("curves", CURVES), title="MNIST 1k, α = 8")
-        tau_test = setups.mnist_taus(scope.scale)["tau_test"]
+        taus = setups.mnist_taus(scope.scale)
+        plotting.plot_curves(
+            runs,
+            figure("curves", CURVES + f"; circles: t_train (train ≥ {taus['tau_train']:g}), "
+                   f"stars: t_test (test ≥ {taus['tau_test']:g}), the delay D between them"),
+            title="MNIST 1k, α = 8",
+            marks=plotting.Marks(taus["tau_train"], taus["tau_test"]),
+        )  # fmt: skip
+        tau_test = taus["tau_test"]
         delays = {arm: [r["delay"] for r in j.runs if r["arm"] == arm] for arm in ("MSE", "CE")}
         plotting.plot_distributions(
             delays,
@@ -735,12 +742,17 @@ class OgCrit(ClaimSpec):
 
     def draw(self, scope, arms, runs, j, figure) -> None:
         est = j.fit
+        fractions = [c.task.train_frac for c in arms["fraction sweep"]]
+        generalized = [not timings(h)[1].censored for h in runs["fraction sweep"]]
+        # the curve of the fit the statistic made (none where the positive control failed)
+        slope = stats.logistic_fit(fractions, generalized)[1] if est else None
         plotting.plot_critical_fraction(
-            [c.task.train_frac for c in arms["fraction sweep"]],
-            [not timings(h)[1].censored for h in runs["fraction sweep"]],
+            fractions,
+            generalized,
             figure("critical", "generalized (test ≥ 0.95 in budget) or not, per run, "
                    "against the train fraction, with the logistic fit and its 50% point"),
             midpoint=est.value if est else None,
+            slope=slope,
             ci=est.ci if est else None,
             region=CRIT_REGION,
             title="constrained norm (α = 0.8): critical train fraction",
