@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from grokcore import plotting, setups
 from grokcore.config import Transformer
 from grokcore.metrics import GROK_RATIO  # D > GROK_RATIO·t_train
@@ -364,11 +366,13 @@ class LsCorr(ClaimSpec):
         return sweep_correlations_runs(arms["sweep"], runs["sweep"], tau=TAU, need=CORR_NEED)
 
     def draw(self, scope, arms, runs, j, figure) -> None:
-        from grokcore.verdicts.sweep import NAMES
+        from grokcore.verdicts.sweep import NAMES, fmt_rho
 
         factors, table = j.evidence["factors"], j.evidence["table"]
+        censored = sum(not r["grokked"] for r in j.runs)
         titles = {
-            f: f"{NAMES[f]}: ρ = {e.value:+.2f} [{e.ci[0]:+.2f}, {e.ci[1]:+.2f}]"
+            f: f"{NAMES[f]}: ρ = {fmt_rho(e, 2)}"
+            + ("" if math.isfinite(e.value) else f" ({censored} of {len(j.runs)} never grokked)")
             for f, e in table.items()
             if len(set(factors[f])) > 1  # a factor the quick stand-in cannot vary has no panel
         }

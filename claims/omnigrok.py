@@ -63,6 +63,21 @@ class OgLu(ClaimSpec):
     )
     control = "large N (e.g. 1000 train) flattens the U"
     quick_seconds = 108
+    # The one verdict rule (grokcore.record.ruling): a failed control leaves no SUPPORTED.
+    expected = {
+        "quick": Expectation(
+            Verdict.INCONCLUSIVE,
+            "the L and the U hold, but with two N = 1000 seeds the control cannot show that a "
+            "large training set flattens the U (ratio of rise ratios 1.21, CI [0.96, 2.32] "
+            "straddles 1 at b862f72), and a claim whose control does not hold is not SUPPORTED",
+        ),
+        "full": Expectation(
+            Verdict.INCONCLUSIVE,
+            "seen on an H200 (2026-12-04): the L and the U hold, but N = 1000 does not flatten "
+            "the U, it steepens it (ratio of rise ratios 0.73, CI [0.69, 0.86]); under the one "
+            "verdict rule the failed control makes the claim INCONCLUSIVE",
+        ),
+    }
 
     def arms(self, scope: Scope) -> Arms:
         alphas = _lu_alphas(scope)
