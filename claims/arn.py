@@ -48,6 +48,7 @@ class ArNoUngrok(ClaimSpec):
     id = "AR-NOUNGROK"
     paper = PAPER
     section = "§4.4"
+    paper_value = "0 observed (arn §4.4)"
     title = "No un-grokking: a model that generalized never settles back"
     setting = "runs trained ≥ 3× past t_test"
     statistic = (
@@ -127,6 +128,7 @@ class ArOps(ClaimSpec):
     id = "AR-OPS"
     paper = PAPER
     section = "§3–4.1"
+    paper_value = "generalizes (§3, §4.1)"
     title = "x+y, x−y, x·y, x÷y and x²+y² grok; x³+xy and the mixed op do not"
     setting = "2-layer transformer (Power et al.), AdamW, train fractions 0.3–0.8"
     statistic = (
@@ -192,6 +194,7 @@ class ArFrac(ClaimSpec):
     id = "AR-FRAC"
     paper = PAPER
     section = "§4.2, Fig 4.2"
+    paper_value = "less data, later generalization (no number given)"
     title = "Less training data gives later generalization"
     setting = "x+y, x÷y; fractions 0.2–0.8"
     statistic = "Spearman ρ(frac, t_test) < 0, CI excluding 0"
@@ -263,6 +266,7 @@ class ArSpike(ClaimSpec):
     id = "AR-SPIKE"
     paper = PAPER
     section = "§4.3–4.4, Figs 4.3–4.5"
+    paper_value = "spikes 'by a factor of over 10^6' for almost every dataset (§4.3–4.4)"
     title = "After the fit, Adam's training loss spikes by orders of magnitude; test jumps follow"
     setting = "Adam/AdamW, long runs"
     statistic = (

@@ -109,6 +109,9 @@ class ClaimRecord:
     # {"verdicts": {base seed: verdict}, "same": k, "of": n, "fragile": bool, "why": text};
     # None until `grokcore.report.stability` fills it from those sessions' results.json
     stability: dict[str, Any] | None = None
+    # the paper's number for the headline statistic (the spec's `paper_value`): the summary
+    # shows it where the record has no checks of its own (NOT RUN, ERROR)
+    paper_value: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

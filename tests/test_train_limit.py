@@ -100,3 +100,33 @@ def test_a_not_run_estimate_sums_every_arm_of_the_claim(cache: RunCache, monkeyp
     from grokcore.runs import duration
 
     assert f"estimated {duration(secs(every))} on cpu" in why
+
+
+def test_a_not_run_row_keeps_the_papers_value(tmp_path):
+    """The summary's paper column of a NOT RUN claim (no checks of its own) is its spec's
+    paper value, carried by the claim's marker into the record the plugin makes."""
+    from claims import REGISTRY
+    from claims.test_claims import _param
+    from grokcore.record import ClaimRecord, Verdict
+    from grokcore.report import load_results_json, render_report, write_results_json
+    from grokcore.report.render import SUMMARY_CSV
+    from grokcore.session import claim_meta
+
+    spec = REGISTRY["OG-INV"]
+    mark = next(m for m in _param(spec).marks if m.name == "claim")
+
+    class Item:  # what claim_meta reads of a pytest item
+        def get_closest_marker(self, name):
+            return mark.mark if name == "claim" else None
+
+    meta = claim_meta(Item())  # type: ignore[arg-type]
+    assert meta["paper_value"] == spec.paper_value == "−1 (t ≈ ln(w0/wc)/γ)"
+    record = ClaimRecord(**meta, scale="full", verdict=Verdict.NOT_RUN, reason="not trained")
+    write_results_json([record], {"scale": "full"}, tmp_path / "results.json")
+    [back], _ = load_results_json(tmp_path / "results.json")
+    html = render_report([back], {"scale": "full"}, tmp_path / "index.html").read_text()
+    row = html.split('href="#claim-OG-INV"', 1)[1].split("</tr>", 1)[0]
+    assert "NOT RUN" in row and spec.paper_value in row
+    assert spec.paper_value in (tmp_path / SUMMARY_CSV).read_text(encoding="utf-8")
+    # a claim whose paper gives no number keeps "—"
+    assert REGISTRY["OG-CE"].paper_value == ""

@@ -160,6 +160,14 @@ def failed_controls(r: ClaimRecord) -> list[str]:
     return [c.name for c in r.control if not is_positive(c) and c.verdict is not Verdict.SUPPORTED]
 
 
+def paper_value(r: ClaimRecord) -> str:
+    """The paper's number for the claim's headline: its first check's, else the spec's (a
+    NOT RUN record has no checks but keeps the paper's value); "" where the paper gives none."""
+    if r.checks and r.checks[0].paper_value:
+        return r.checks[0].paper_value
+    return r.paper_value
+
+
 def censored_count(r: ClaimRecord) -> tuple[int, int] | None:
     """(censored, runs) from the per-run table: runs that never generalized (`test_censored`)
     or never grokked (`grokked` false); None where the table says neither."""
@@ -237,6 +245,7 @@ def _card(record: ClaimRecord, out_dir: Path, header: dict | None = None) -> dic
         "failed_controls": failed_controls(record),
         "stand_in": stand_in(record),
         "strength": strength(record),
+        "paper_value": paper_value(record),
         "command": command(record, header or {}),
         "figures": [
             {"caption": f.caption, "path": f.path, "src": _figure_src(f.path, out_dir)}
@@ -440,7 +449,7 @@ def summary_rows(records: list[ClaimRecord]) -> list[dict[str, Any]]:
                 "value": "" if c is None else c.value,
                 "ci_lo": "" if c is None or c.ci is None else c.ci[0],
                 "ci_hi": "" if c is None or c.ci is None else c.ci[1],
-                "paper_value": (c.paper_value or "") if c else "",
+                "paper_value": paper_value(r),
                 "seeds": n_seeds(r) or "",
                 "stability": stability_text(r.stability) if r.stability else "",
                 "reason": r.reason,
