@@ -284,3 +284,39 @@ def test_every_multi_panel_figure_keeps_text_legible_in_the_report(saved, groups
         name = fig.texts[0].get_text() if fig.texts else fig.axes[0].get_title()
         assert plotting.text_px(fig) >= plotting.MIN_TEXT_PX, (name, plotting.text_px(fig))
         assert fig.get_figwidth() * plotting.DPI <= plotting.REPORT_WIDTH_PX + 1e-6, name
+
+
+def test_claim_figures_draw_what_their_cards_say(saved, tmp_path):
+    """OG-CRIT draws its logistic fit, AR-FRAC both operations with their t_test marks, from
+    the claims' own draw methods on synthetic runs (no training)."""
+    from claims import REGISTRY
+    from grokcore.spec import Scope
+    from tests.synthetic import synthetic
+
+    scope = Scope("quick")
+
+    def figure(name: str, caption: str | None = None) -> Path:
+        return tmp_path / f"{name}.png"
+
+    crit = REGISTRY["OG-CRIT"]
+    arms = crit.arms(scope)
+    runs = {"fraction sweep": [synthetic(60, 500 if c.task.train_frac >= 0.3 else None)
+                               for c in arms["fraction sweep"]]}  # fmt: skip
+    j = crit.judge(scope, arms, runs)
+    crit.draw(scope, arms, runs, j, figure)
+    labels = [line.get_label() for line in saved[-1].axes[0].get_lines()]
+    assert "logistic fit" in labels
+
+    frac = REGISTRY["AR-FRAC"]
+    arms = frac.arms(scope)
+    runs = {n: [synthetic(60, 3000 * (1 - c.task.train_frac)) for c in cs]
+            for n, cs in arms.items()}  # fmt: skip
+    j = frac.judge(scope, arms, runs)
+    before = len(saved)
+    frac.draw(scope, arms, runs, j, figure)
+    assert [f.axes[0].get_title() for f in saved[before:]] == [
+        "x + y by train fraction",
+        "x ÷ y by train fraction",
+    ]
+    for fig in saved[before:]:
+        assert len(_star_steps(fig, 0.95)) == sum(len(cs) for cs in arms.values()) // 2
