@@ -52,6 +52,7 @@ class ArNoUngrok(ClaimSpec):
     id = "AR-NOUNGROK"
     paper = PAPER
     section = "§4.4"
+    paper_value = "0 observed (arn §4.4)"
     title = "No un-grokking: a model that generalized never settles back"
     setting = "runs trained ≥ 3× past t_test"
     statistic = (
@@ -141,6 +142,7 @@ class ArOps(ClaimSpec):
     id = "AR-OPS"
     paper = PAPER
     section = "§3–4.1"
+    paper_value = "generalizes (§3, §4.1)"
     title = "x+y, x−y, x·y, x÷y and x²+y² grok; x³+xy and the mixed op do not"
     setting = "2-layer transformer (Power et al.), AdamW, train fractions 0.3–0.8"
     statistic = (
@@ -206,6 +208,7 @@ class ArFrac(ClaimSpec):
     id = "AR-FRAC"
     paper = PAPER
     section = "§4.2, Fig 4.2"
+    paper_value = "less data, later generalization (no number given)"
     title = "Less training data gives later generalization"
     setting = "x+y, x÷y; fractions 0.2–0.8"
     statistic = "Spearman ρ(frac, t_test) < 0, CI excluding 0"
@@ -237,12 +240,16 @@ class ArFrac(ClaimSpec):
         return merge(parts)
 
     def draw(self, scope, arms, runs, j, figure) -> None:
-        plotting.plot_curves(
-            {n: hs for n, hs in runs.items() if n.startswith("x/y")},
-            figure("curves", "x ÷ y: train (dashed) / test (solid) accuracy by train fraction, "
-                   "median and spread over seeds"),
-            title="x ÷ y by train fraction",
-        )  # fmt: skip
+        for op, name in (("x+y", "x + y"), ("x/y", "x ÷ y")):
+            plotting.plot_curves(
+                {n.removeprefix(f"{op}, "): hs for n, hs in runs.items() if n.startswith(op)},
+                figure(f"curves-{'add' if op == 'x+y' else 'div'}",
+                       f"{name}: train (dashed) / test (solid) accuracy by train fraction, "
+                       f"median and spread over seeds; circles: t_train, stars: t_test (≥ "
+                       f"{TAU:g}), the times ρ(fraction, t_test) reads"),
+                title=f"{name} by train fraction",
+                marks=plotting.Marks(TAU, TAU),
+            )  # fmt: skip
 
     def card(self, scope: Scope, arms: Arms, j: Judgement) -> Card:
         return Card(
@@ -273,6 +280,7 @@ class ArSpike(ClaimSpec):
     id = "AR-SPIKE"
     paper = PAPER
     section = "§4.3–4.4, Figs 4.3–4.5"
+    paper_value = "spikes 'by a factor of over 10^6' for almost every dataset (§4.3–4.4)"
     title = "After the fit, Adam's training loss spikes by orders of magnitude; test jumps follow"
     setting = "Adam/AdamW, long runs"
     statistic = (

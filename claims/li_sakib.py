@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from grokcore import plotting, setups
 from grokcore.config import Transformer
 from grokcore.metrics import GROK_RATIO  # D > GROK_RATIO·t_train
@@ -47,6 +49,7 @@ class LsDiv(ClaimSpec):
     id = "LS-DIV"
     paper = PAPER
     section = "§3, Fig 2"
+    paper_value = "D ≈ 5,800 steps in one x÷y run at 30/70 (§3, Fig 2)"
     title = "A 2-layer transformer groks x ÷ y at a 30/70 split, with a delay of thousands of steps"
     setting = "2 layers, 4 heads, d=128, FFN 4×, AdamW, CE"
     statistic = "D > 5·t_train in most seeds"
@@ -100,6 +103,7 @@ class LsWd2(ClaimSpec):
     id = "LS-WD2"
     paper = PAPER
     section = "§3.4, Fig 8"
+    paper_value = "≈ 0.5 ('about half the grokking delay', §3.4, Fig 8)"
     title = "Raising weight decay from 1 to 2 roughly halves the delay; much larger stops fitting"
     setting = "LS-DIV, γ ∈ {1, 2, ≫2}"
     statistic = "D(2)/D(1) CI inside [0.3, 0.8]; largest γ fails to fit"
@@ -208,6 +212,7 @@ class LsMnist(ClaimSpec):
         self.id = f"LS-MNIST[{row.key}]"
         self.title = f"MNIST variation '{row.label}': {mark} (Table 3: “{row.comment}”)"
         self.quick_seconds = MNIST_QUICK_SECONDS.get(row.key, 0)
+        self.paper_value = f"Table 3: {'✓' if row.groks else '✗'} “{row.comment}”"
         why = MNIST_QUICK_INCONCLUSIVE.get(row.key)
         self.expected = {"quick": Expectation(Verdict.INCONCLUSIVE, why)} if why else {}
 
@@ -259,7 +264,7 @@ class LsMnist(ClaimSpec):
             runs[MNIST_BASE_ARM],
             self.row.groks,
             label=self.row.label,
-            paper=f"Table 3: {self.sign} “{self.row.comment}”",
+            paper=self.paper_value,
             tau_train=taus["tau_train"],
             tau_test=taus["tau_test"],
             ratio=GROK_RATIO,
@@ -270,11 +275,28 @@ class LsMnist(ClaimSpec):
         )
 
     def draw(self, scope, arms, runs, j, figure) -> None:
+        taus = setups.mnist_taus(scope.scale)
+
+        def note(arm: str) -> str:  # what the statistic made of the panel's runs
+            rows = [r for r in j.runs if r["arm"] == (self.row.label if arm == self._row_arm()
+                                                      else "base")]  # fmt: skip
+            k = sum(r["phase"] == "grokking" for r in rows)
+            return f"{k} of {len(rows)} grok" + "".join(
+                f", {n} {p}" for p in ("comprehension", "memorization", "confusion")
+                if (n := sum(r["phase"] == p for r in rows))
+            )  # fmt: skip
+
         plotting.plot_panels(
             runs,  # the base row first, then this row's own (none for the base row)
-            figure("curves", CURVES + "; left: the base row (positive control)"),
+            figure("curves", CURVES + "; left: the base row (positive control). Circles: "
+                   f"t_train (train ≥ {taus['tau_train']:g}), stars: t_test (test ≥ "
+                   f"{taus['tau_test']:g}); a run groks when its star lies beyond the "
+                   f"dash-dotted grok line (D > {GROK_RATIO:g}·t_train) and its test accuracy "
+                   f"at the fit is ≥ {MNIST_MIN_GAP:g} below its final value"),
             title=f"li-sakib Table 3: {self.row.label} (table: {self.sign})",
-        )
+            marks=plotting.Marks(taus["tau_train"], taus["tau_test"], GROK_RATIO),
+            notes={arm: note(arm) for arm in runs},
+        )  # fmt: skip
 
     def card(self, scope: Scope, arms: Arms, j: Judgement) -> Card:
         row, sign = self.row, self.sign
@@ -306,6 +328,7 @@ class LsCorr(ClaimSpec):
     id = "LS-CORR"
     paper = PAPER
     section = "§3.1, Table 1"
+    paper_value = "+0.538 (Table 1, 3,600 runs)"
     title = (
         "Over a random sweep, the delay (epochs) rises with batch size, falls with weight "
         "decay and hardly depends on init scale"
@@ -347,11 +370,13 @@ class LsCorr(ClaimSpec):
         return sweep_correlations_runs(arms["sweep"], runs["sweep"], tau=TAU, need=CORR_NEED)
 
     def draw(self, scope, arms, runs, j, figure) -> None:
-        from grokcore.verdicts.sweep import NAMES
+        from grokcore.verdicts.sweep import NAMES, fmt_rho
 
         factors, table = j.evidence["factors"], j.evidence["table"]
+        censored = sum(not r["grokked"] for r in j.runs)
         titles = {
-            f: f"{NAMES[f]}: ρ = {e.value:+.2f} [{e.ci[0]:+.2f}, {e.ci[1]:+.2f}]"
+            f: f"{NAMES[f]}: ρ = {fmt_rho(e, 2)}"
+            + ("" if math.isfinite(e.value) else f" ({censored} of {len(j.runs)} never grokked)")
             for f, e in table.items()
             if len(set(factors[f])) > 1  # a factor the quick stand-in cannot vary has no panel
         }
@@ -409,6 +434,7 @@ class LsLand(ClaimSpec):
     id = "LS-LAND"
     paper = PAPER
     section = "§3.3, Fig 5"
+    paper_value = "up to 8× larger (§3.3)"
     title = "The loss surface around grokking optima is more uneven than around non-grokking ones"
     setting = "final weights; two Gaussian (filter-normalized) directions"
     statistic = "range_grok / range_nongrok with CI > 1"
@@ -508,6 +534,7 @@ class LsVloss(ClaimSpec):
     id = "LS-VLOSS"
     paper = PAPER
     section = "§3, Fig 2"
+    paper_value = "val loss rises in the pre-grokking stage (§3, Fig 2)"
     title = (
         "In the pre-grokking stage the validation loss rises while validation accuracy stays low"
     )
@@ -577,6 +604,7 @@ class LsAttn(ClaimSpec):
     id = "LS-ATTN"
     paper = PAPER
     section = "§3.4, Fig 6"
+    paper_value = "the attention norm climbs before grokking and falls after (§3.4, Fig 6)"
     title = (
         "The attention Q/K/V norm climbs before grokking and falls once validation accuracy "
         "improves"
@@ -641,6 +669,7 @@ class LsBand(ClaimSpec):
     id = "LS-BAND"
     paper = PAPER
     section = "§3.2, Fig 4, Table 2"
+    paper_value = "comprehension at ratios ≈ 20–800 (§3.2, Fig 4)"
     title = (
         "Comprehension occupies a band of train-size / batch-size ratios between confusion "
         "and grokking (≈ 20–800)"

@@ -98,6 +98,7 @@ class RpNoWd(ClaimSpec):
     id = "RP-NOWD"
     paper = PAPER
     section = "'Weight decay is necessary'"
+    paper_value = "'poor generalization' without weight decay"
     title = "Without weight decay the recurrent model does not generalize"
     setting = "LSTM on x + y mod 97, batch 32, with and without weight decay"
     statistic = "share generalizing: γ = 0 ≤ 20%, γ > 0 ≥ 80%, Fisher exact p < 0.05"
@@ -144,6 +145,7 @@ class RpFrac(ClaimSpec):
     id = "RP-FRAC"
     paper = PAPER
     section = "data-size figure"
+    paper_value = "less data, later generalization (no number given)"
     title = "The training fraction changes when recurrent nets grok"
     setting = "LSTM on x + y mod 97 at train fractions 0.3-0.7"
     statistic = "Spearman ρ(train fraction, t_test) < 0, CI excluding 0"
@@ -188,6 +190,7 @@ class RpRnn(ClaimSpec):
     id = "RP-RNN"
     paper = PAPER
     section = "'Grokking in RNN models', Figs 2, 5"
+    paper_value = "grokking shown for both cells (Figs 2, 5); no numbers"
     title = "RNNs and LSTMs grok modular addition"
     setting = "1-layer RNN and LSTM on x + y mod 97, the poster's LSTM setting for both"
     statistic = "per cell: share of seeds with D > 5·t_train and test ≥ 0.95 in budget ≥ 50%"

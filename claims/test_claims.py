@@ -13,7 +13,15 @@ _MARK = {Verdict.REFUTED: "expect_refuted", Verdict.INCONCLUSIVE: "expect_inconc
 
 
 def _param(spec: ClaimSpec):
-    marks = [pytest.mark.claim(spec.id, paper=spec.paper, section=spec.section, title=spec.title)]
+    marks = [
+        pytest.mark.claim(
+            spec.id,
+            paper=spec.paper,
+            section=spec.section,
+            title=spec.title,
+            paper_value=spec.paper_value,
+        )
+    ]
     if spec.gpu:
         marks.append(pytest.mark.gpu)
     for scale, exp in spec.expected.items():  # known outcomes: strict expectations

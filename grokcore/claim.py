@@ -30,7 +30,7 @@ from grokcore.data.mnist import DataUnavailable
 from grokcore.device import out_of_memory
 from grokcore.history import History
 from grokcore.outcome import Expectation, Outcome, outcome
-from grokcore.record import ClaimRecord, Figure, Verdict
+from grokcore.record import ClaimRecord, Figure, Verdict, ruled_reason, ruling
 from grokcore.report.settings import settings_table
 from grokcore.runs import (
     RunStats,
@@ -85,9 +85,11 @@ class TrainLimit:
         missing = [c for key, c in by_key.items() if load_cached(cache, key, c) is None]
         if not missing:
             return None
+        chunks: list[list[RunConfig]] = []
         try:
             # at --train-limit 0 nothing trains, not even an estimate's probe
-            times = estimates(plan(missing, device, 64), device, probe=self.limit_s > 0)
+            chunks = plan(missing, device, 64)
+            times = estimates(chunks, device, probe=self.limit_s > 0)
         except RunTooLarge as exc:
             times = f"{type(exc).__name__}: {exc}"
         if isinstance(times, str):
@@ -98,7 +100,10 @@ class TrainLimit:
             if self.started_s + sum(times) <= self.limit_s:
                 self.started_s += sum(times)
                 return None
-            estimated = f"estimated {duration(sum(times))} on {device} by grokcore.estimate"
+            estimated = (
+                f"estimated {duration(sum(times))} on {device} by grokcore.estimate, every arm "
+                f"summed: {breakdown(chunks, times)}"
+            )
         what = f"{len(missing)} of {len(by_key)} runs are not in the run cache ({estimated})"
         rule = "--train-limit 0 judges only cached runs"
         if self.limit_s > 0:
@@ -108,6 +113,20 @@ class TrainLimit:
             f"not trained in this session: {what}; {rule}. Train them with a larger "
             "--train-limit, or import a cache (grokcore cache import)"
         )
+
+
+def breakdown(chunks: Sequence[Sequence[RunConfig]], times: Sequence[float]) -> str:
+    """The estimate's parts, one per model and budget: "18 MLP runs × 100,000 steps 17 min;
+    18 Transformer runs × 80,000 steps 3.2 h", so that a reader sees every stage counted."""
+    parts: dict[tuple[str, int], list[float]] = {}
+    for ch, t in zip(chunks, times, strict=True):
+        n_t = parts.setdefault((type(ch[0].model).__name__, ch[0].steps), [0, 0.0])
+        n_t[0] += len(ch)
+        n_t[1] += t
+    return "; ".join(
+        f"{int(n)} {model} run{'s' * (n != 1)} × {steps:,} steps {duration(t)}"
+        for (model, steps), (n, t) in parts.items()
+    )
 
 
 def options_scope(o: Options) -> Scope:
@@ -259,11 +278,13 @@ class ClaimContext:
                 f"{self.claim_id} trains at precision {', '.join(lowered)} without stating it: "
                 "a lower precision must be a deviation (a setup note or `deviations`)"
             )
+        # the one verdict rule's control part (record.VERDICT_RULE), for every claim alike
+        ruled = ruling(judgement.verdict, judgement.checks, judgement.control)
         record = ClaimRecord(
             **claim_meta(self.item),
             scale=self.scale,
-            verdict=judgement.verdict,
-            reason=judgement.reason,
+            verdict=ruled.verdict,
+            reason=ruled_reason(judgement.reason, ruled, judgement.verdict),
             statement=statement,
             checks=judgement.checks,
             control=judgement.control,

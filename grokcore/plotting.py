@@ -9,6 +9,7 @@ the interesting events (fit, generalization) are orders of magnitude apart.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -20,7 +21,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
+from grokcore import metrics
 from grokcore.history import History
 
 if TYPE_CHECKING:
@@ -28,6 +31,12 @@ if TYPE_CHECKING:
 
 DPI = 110
 MAX_GRID = 300  # points on a group's common step grid; enough for smooth lines
+# The report shows a figure at its own width up to the width of a card's content (the
+# template: main 1100 px less 2 × 20 px of padding, the card's 2 × 20 px and its border),
+# shrunk to it beyond. Text must stay legible at that width: at least MIN_TEXT_PX pixels.
+REPORT_WIDTH_PX = 1000
+MIN_TEXT_PX = 10.0
+MAX_WIDTH_IN = REPORT_WIDTH_PX / DPI  # a figure this wide is shown unshrunk
 RGB = tuple[float, float, float]
 
 
@@ -49,10 +58,36 @@ def _color(i: int) -> RGB:
     return COLORS[i % len(COLORS)]
 
 
-def _save(fig: plt.Figure, path: str | Path) -> Path:
+def shown_scale(fig: plt.Figure) -> float:
+    """How much the report shrinks `fig`: 1 up to REPORT_WIDTH_PX, less beyond."""
+    return min(1.0, REPORT_WIDTH_PX / (fig.get_figwidth() * DPI))
+
+
+def text_px(fig: plt.Figure) -> float:
+    """The height in pixels of the figure's smallest visible text, as the report shows it
+    (font size in points at DPI, times `shown_scale`); inf for a figure without text."""
+    sizes = [
+        t.get_fontsize()
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip() and t.get_figure() is not None
+    ]
+    if not sizes:
+        return float("inf")
+    return float(min(sizes)) / 72 * DPI * shown_scale(fig)
+
+
+def panel_grid(n: int, width: float, height: float, max_cols: int = 4) -> tuple[int, int]:
+    """(rows, cols) for n panels of `width` inches, as many a row as fit MAX_WIDTH_IN (at
+    least one, at most `max_cols`): a wide row would be shrunk below legible text."""
+    cols = max(1, min(n, max_cols, int(MAX_WIDTH_IN // width)))
+    return -(-max(n, 1) // cols), cols
+
+
+def _save(fig: plt.Figure, path: str | Path, layout: bool = True) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if layout:
+        fig.tight_layout()
     fig.savefig(path, dpi=DPI, format="png")
     plt.close(fig)
     return path
@@ -118,19 +153,103 @@ def _style(ax, title: str, ylabel: str, xlabel: str = "step", acc: bool = False)
     ax.grid(True, which="major", alpha=0.3)
 
 
-def _split_legend(ax, names: Sequence[str]) -> None:
-    """Legend with one colour per condition plus line-style keys for train/test."""
+def _split_legend(ax, names: Sequence[str], marks: Marks | None = None) -> None:
+    """Legend with one colour per condition plus line-style keys for train/test (and the
+    marks' keys, when the curves carry them)."""
     handles = [Line2D([], [], color=_color(i), lw=2) for i in range(len(names))]
     handles += [Line2D([], [], color="0.3", ls="--"), Line2D([], [], color="0.3", ls="-")]
-    ax.legend(handles, [*names, "train", "test"], fontsize=8, frameon=False, loc="best")
+    labels = [*names, "train", "test"]
+    if marks is not None:
+        keys = marks.keys()
+        handles += keys
+        labels += [str(k.get_label()) for k in keys]
+    ax.legend(handles, labels, fontsize=8, frameon=False, loc="best")
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What a claim's statistic reads off accuracy curves, drawn on them.
+
+    Each run's t_train (hollow circle: first evaluated step with train accuracy ≥
+    `tau_train`) and t_test (star: test accuracy ≥ `tau_test`), found by
+    `metrics.first_reach` as the statistics find them; the two thresholds as dotted lines;
+    and, with `ratio`, the grok line at (1 + ratio) × the median t_train: a run groks by the
+    delay rule D > ratio · t_train (`metrics.GROK_RATIO`) when its star lies beyond it.
+    Censored timings (the curve never reaches its threshold) are not marked.
+    """
+
+    tau_train: float
+    tau_test: float
+    ratio: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("tau_train", "tau_test"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"Marks.{name} must be in (0, 1], got {getattr(self, name)}")
+        if self.ratio is not None and not self.ratio > 0:
+            raise ValueError(f"Marks.ratio must be > 0 or None, got {self.ratio}")
+
+    def timings(self, h: History) -> tuple[metrics.Timing, metrics.Timing]:
+        """(t_train, t_test) of one run at these thresholds."""
+        return (
+            metrics.first_reach(h.steps, h.train_acc, self.tau_train, h.budget),
+            metrics.first_reach(h.steps, h.test_acc, self.tau_test, h.budget),
+        )
+
+    def grok_line(self, histories: Sequence[History]) -> float | None:
+        """The step of the grok line, (1 + ratio) × the median uncensored t_train; None
+        without a ratio or a run that fits."""
+        fits = [max(a.step, 1) for a, _ in map(self.timings, histories) if not a.censored]
+        if self.ratio is None or not fits:
+            return None
+        return (1 + self.ratio) * float(np.median(fits))
+
+    def keys(self) -> list[Line2D]:
+        keys = [
+            Line2D([], [], marker="o", ls="", mfc="none", mec="0.25",
+                   label=f"t_train (train ≥ {self.tau_train:g})"),
+            Line2D([], [], marker="*", ls="", ms=10, color="0.25",
+                   label=f"t_test (test ≥ {self.tau_test:g})"),
+        ]  # fmt: skip
+        if self.ratio is not None:
+            keys.append(
+                Line2D([], [], color="0.25", ls="-.",
+                       label=f"grok line: D = {self.ratio:g}·t_train (median)")
+            )  # fmt: skip
+        return keys
+
+
+def _draw_marks(ax, histories: Sequence[History], marks: Marks, color: ColorType) -> None:
+    for h in histories:
+        a, b = marks.timings(h)
+        if not a.censored:
+            ax.scatter([max(a.step, 1)], [marks.tau_train], marker="o", s=34,
+                       facecolors="none", edgecolors=[color], linewidths=1.3, zorder=4)  # fmt: skip
+        if not b.censored:
+            ax.scatter([max(b.step, 1)], [marks.tau_test], marker="*", s=90, color=[color],
+                       edgecolors="0.1", linewidths=0.4, zorder=5)  # fmt: skip
+    if (line := marks.grok_line(histories)) is not None:
+        ax.axvline(line, color=color, ls="-.", lw=1.2, alpha=0.85)
+
+
+def _threshold_lines(ax, marks: Marks) -> None:
+    for tau in sorted({marks.tau_train, marks.tau_test}):
+        ax.axhline(tau, color="0.55", ls=":", lw=0.9, zorder=1)
 
 
 def plot_curves(
-    groups: dict[str, list[History]], path: str | Path, title: str = "", metric: str = "acc"
+    groups: dict[str, list[History]],
+    path: str | Path,
+    title: str = "",
+    metric: str = "acc",
+    marks: Marks | None = None,
 ) -> Path:
-    """Median train (dashed) and test (solid) accuracy or loss per condition, log step axis."""
+    """Median train (dashed) and test (solid) accuracy or loss per condition, log step axis;
+    with `marks`, each run's t_train, t_test and the grok line on the accuracy curves."""
     if metric not in ("acc", "loss"):
         raise ValueError(f"metric must be 'acc' or 'loss', got {metric!r}")
+    if marks is not None and metric != "acc":
+        raise ValueError("plot_curves: marks are read off accuracy curves (metric='acc')")
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for i, hs in enumerate(groups.values()):
         if not hs:
@@ -138,10 +257,14 @@ def plot_curves(
         grid = _common_grid(hs)
         _band_plot(ax, grid, hs, f"train_{metric}", _color(i), "--")
         _band_plot(ax, grid, hs, f"test_{metric}", _color(i), "-")
+        if marks is not None:
+            _draw_marks(ax, hs, marks, _color(i))
     _style(ax, title, "accuracy" if metric == "acc" else "loss", acc=metric == "acc")
     if metric == "loss":
         ax.set_yscale("log")
-    _split_legend(ax, list(groups))
+    if marks is not None:
+        _threshold_lines(ax, marks)
+    _split_legend(ax, list(groups), marks)
     return _save(fig, path)
 
 
@@ -244,15 +367,24 @@ def plot_distributions(
     log: bool = True,
     censored: dict[str, Sequence[bool]] | None = None,
 ) -> Path:
-    """Box plot plus jittered per-seed points for each condition; censored points hollow."""
+    """Box plot plus jittered per-seed points for each condition; censored points hollow.
+
+    On a log axis a value ≤ 0 (a grokking delay of 0: test and train reached their
+    thresholds at one evaluation) has no place, so where there is one the axis is symlog:
+    linear through 0 up to the smallest positive value's decade, logarithmic beyond, with a
+    line at 0, so zeros are drawn and not dropped.
+    """
     names = list(samples)
-    fig, ax = plt.subplots(figsize=(max(3.2, 1.3 * len(names) + 1.6), 4.0))
+    values = {n: np.asarray(samples[n], dtype=float) for n in names}
+    every = np.concatenate([v[np.isfinite(v)] for v in values.values()] or [np.zeros(0)])
+    symlog = log and bool(np.any(every <= 0))
+    fig, ax = plt.subplots(figsize=(min(MAX_WIDTH_IN, max(3.2, 1.3 * len(names) + 1.6)), 4.0))
     rng = np.random.default_rng(0)  # fixed jitter, so the figure is reproducible
     labels = []
     for i, name in enumerate(names):
-        v = np.asarray(samples[name], dtype=float)
+        v = values[name]
         c = np.asarray((censored or {}).get(name, np.zeros(len(v), bool)), dtype=bool)
-        finite = np.isfinite(v) & ((v > 0) if log else True)
+        finite = np.isfinite(v) & ((v > 0) if log and not symlog else True)
         if np.any(finite):
             ax.boxplot(v[finite], positions=[i], widths=0.5, showfliers=False, **BOX_STYLE)
         jx = i + rng.uniform(-0.12, 0.12, len(v))
@@ -260,12 +392,29 @@ def plot_distributions(
         ax.scatter(jx[m], v[m], s=20, color=_color(i), zorder=3)
         m = finite & c
         ax.scatter(jx[m], v[m], s=26, facecolors="none", edgecolors=_color(i), zorder=3)
-        labels.append(f"{name}\nn={len(v)}" + (f", {int(c.sum())} cens." if c.any() else ""))
+        zeros = int(np.sum(finite & (v == 0)))
+        labels.append(
+            f"{name}\nn={len(v)}"
+            + (f", {int(c.sum())} cens." if c.any() else "")
+            + (f"\n{zeros} at 0" if symlog and zeros else "")
+        )
     ax.set_xticks(range(len(names)), labels, fontsize=8)
     ax.set_xlim(-0.6, len(names) - 0.4)
-    if log:
+    if symlog:
+        positive = np.abs(every[every != 0])
+        linthresh = 10 ** np.floor(np.log10(positive.min())) if positive.size else 1.0
+        ax.set_yscale("symlog", linthresh=linthresh, linscale=0.6)
+        ax.axhline(0, color="0.4", lw=0.8, zorder=1)
+        top = max(float(every.max()), linthresh) * 2.5
+        bottom = min(float(every.min()) * 2.5, -0.3 * linthresh)
+        ax.set_ylim(bottom, top)
+        up = linthresh * 10.0 ** np.arange(int(np.ceil(np.log10(top / linthresh))))
+        down = -linthresh * 10.0 ** np.arange(int(np.ceil(np.log10(max(-bottom, 1e-300) /
+                                                                   linthresh))))  # fmt: skip
+        ax.set_yticks(sorted([0.0, *up, *(down if bottom < -linthresh else [])]))
+    elif log:
         ax.set_yscale("log")
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(ylabel + (" (symlog: 0 drawn)" if symlog else ""))
     ax.set_title(title, fontsize=10)
     ax.grid(True, axis="y", alpha=0.3)
     if censored and any(np.any(c) for c in censored.values()):
@@ -327,9 +476,14 @@ def plot_arms(
     `markers` are drawn on every panel; `arm_markers[arm]` only on that arm's panel.
     """
     names = list(arms)
-    n = max(len(names), 1)
-    fig, axes = plt.subplots(1, n, figsize=(min(3.2 * n, 13), 3.3), sharey=True, squeeze=False)
-    for ax, name in zip(axes[0], names, strict=False):
+    rows, cols = panel_grid(len(names), 4.4, 3.4, max_cols=2)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.4 * cols, 3.4 * rows), sharey=True, squeeze=False
+    )
+    flat = list(axes.flat)
+    for ax in flat[len(names) :]:
+        ax.set_visible(False)
+    for i, (ax, name) in enumerate(zip(flat, names, strict=False)):
         hs = arms[name]
         if hs:
             grid = _common_grid(hs)
@@ -338,8 +492,8 @@ def plot_arms(
         here = {**(markers or {}), **((arm_markers or {}).get(name, {}))}
         for j, (label, step) in enumerate(here.items()):
             ax.axvline(max(step, 1), color=_color(j + 2), ls="--", lw=1.1, label=label)
-        _style(ax, f"{name} (n={len(hs)})", "accuracy" if ax is axes[0][0] else "", acc=True)
-        ax.legend(fontsize=7, frameon=False, loc="upper left")
+        _style(ax, f"{name} (n={len(hs)})", "accuracy" if i % cols == 0 else "", acc=True)
+        ax.legend(fontsize=8, frameon=False, loc="upper left")
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path)
@@ -485,7 +639,9 @@ def plot_condition_grid(table: Sequence[dict], path: str | Path, title: str = ""
     """
     labels = [r["label"] for r in table]
     x = np.arange(len(table))
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(max(6.4, 1.1 * len(table) + 3), 3.8))
+    fig, (a1, a2) = plt.subplots(
+        1, 2, figsize=(min(MAX_WIDTH_IN, max(6.4, 1.1 * len(table) + 3)), 3.8)
+    )
     share = np.array([r["share"] for r in table], float)
     lo = np.array([r["share_ci"][0] for r in table], float)
     hi = np.array([r["share_ci"][1] for r in table], float)
@@ -568,7 +724,7 @@ def plot_shares(table: Sequence[dict], path: str | Path, title: str = "", ylabel
     (side "at_most", e.g. arn's hard operations) are grey and hatched.
     """
     x = np.arange(len(table))
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(table) + 2.5), 3.8))
+    fig, ax = plt.subplots(figsize=(min(MAX_WIDTH_IN, max(5.0, 0.9 * len(table) + 2.5)), 3.8))
     share = np.array([r["share"] for r in table], float)
     lo = np.array([r["share_ci"][0] for r in table], float)
     hi = np.array([r["share_ci"][1] for r in table], float)
@@ -605,29 +761,47 @@ def plot_shares(table: Sequence[dict], path: str | Path, title: str = "", ylabel
 
 
 def plot_panels(
-    panels: dict[str, list[History]], path: str | Path, title: str = "", ncols: int = 3
+    panels: dict[str, list[History]],
+    path: str | Path,
+    title: str = "",
+    ncols: int = 3,
+    marks: Marks | None = None,
+    notes: dict[str, str] | None = None,
 ) -> Path:
     """A grid of small panels, one per condition (a table's rows), sharing the step and accuracy
-    axes: median train (dashed) and test (solid) accuracy with their spread over seeds."""
+    axes: median train (dashed) and test (solid) accuracy with their spread over seeds. With
+    `marks`, each run's t_train, t_test and the grok line (`Marks`); `notes[name]` is a second
+    title line for a panel (what the statistic made of its runs, say)."""
     names = [n for n, hs in panels.items() if hs]
     if not names:
         raise ValueError("plot_panels: no panel has runs")
-    cols = min(ncols, len(names))
-    rows = -(-len(names) // cols)
+    rows, cols = panel_grid(len(names), 4.4, 3.4, max_cols=ncols)
     fig, axes = plt.subplots(
-        rows, cols, figsize=(3.4 * cols, 2.7 * rows), sharex=True, sharey=True, squeeze=False
-    )
+        rows, cols, figsize=(4.4 * cols, 3.4 * rows + 0.6), sharex=True, sharey=True,
+        squeeze=False,
+    )  # fmt: skip
     for i, name in enumerate(names):
         ax, hs = axes[i // cols][i % cols], panels[name]
         grid = _common_grid(hs)
         _band_plot(ax, grid, hs, "train_acc", _color(i), "--")
         _band_plot(ax, grid, hs, "test_acc", _color(i), "-")
-        _style(ax, name, "accuracy" if i % cols == 0 else "", acc=True)
+        if marks is not None:
+            _draw_marks(ax, hs, marks, _color(i))
+            _threshold_lines(ax, marks)
+        head = name if not (notes or {}).get(name) else f"{name}\n{notes[name]}"  # type: ignore[index]
+        _style(ax, head, "accuracy" if i % cols == 0 else "", acc=True)
     for j in range(len(names), rows * cols):
         axes[j // cols][j % cols].set_visible(False)
+    keys = [Line2D([], [], color="0.3", ls="--", label="train"),
+            Line2D([], [], color="0.3", ls="-", label="test")]  # fmt: skip
+    if marks is not None:
+        keys += marks.keys()
+    fig.legend(handles=keys, loc="lower center", ncol=min(len(keys), 5), fontsize=9,
+               frameon=False)  # fmt: skip
     if title:
         fig.suptitle(title, fontsize=11)
-    return _save(fig, path)
+    fig.tight_layout(rect=(0, 0.07 if rows == 1 else 0.04, 1, 1))
+    return _save(fig, path, layout=False)
 
 
 def plot_sweep_factors(
@@ -640,8 +814,13 @@ def plot_sweep_factors(
     if not runs:
         raise ValueError("plot_sweep_factors: no runs")
     names = list(titles)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.1 * len(names), 3.0), sharey=True)
-    axes = np.atleast_1d(axes)
+    rows, cols = panel_grid(len(names), 4.4, 3.3, max_cols=2)
+    fig, grid_axes = plt.subplots(
+        rows, cols, figsize=(4.4 * cols, 3.3 * rows), sharey=True, squeeze=False
+    )
+    axes = list(grid_axes.flat)[: len(names)]
+    for ax in list(grid_axes.flat)[len(names) :]:
+        ax.set_visible(False)
     grok = [r for r in runs if r["grokked"]]
     d = np.array([max(r["delay_epochs"], 1e-2) for r in grok], float)  # log axis: D ≤ 0 at floor
     top = float(d.max()) * 3 if d.size else 1.0
@@ -661,10 +840,11 @@ def plot_sweep_factors(
         elif positive:  # a level 0 (no noise): linear near 0, log beyond the smallest level
             ax.set_xscale("symlog", linthresh=min(positive))
         ax.set_yscale("log")
-        ax.set_title(titles[name], fontsize=8)
+        ax.set_title(titles[name], fontsize=9)
         ax.set_xlabel(name.replace("_", " "))
         ax.grid(True, which="major", alpha=0.3)
-    axes[0].set_ylabel("grokking delay (epochs); ▲ never grokked")
+    for ax in grid_axes[:, 0]:
+        ax.set_ylabel("delay (epochs); ▲ never grokked")
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path)
@@ -736,7 +916,7 @@ def plot_band(
     for i, cat in enumerate(("confusion", "comprehension", "grokking")):
         ax.plot(x, [r[cat] for r in table], marker="o", color=_color(i), lw=1.6, label=cat)
     for xi, r in zip(x, table, strict=True):
-        ax.annotate(f"n={r['n']}", (xi, 1.03), ha="center", fontsize=6, color="0.4")
+        ax.annotate(f"n={r['n']}", (xi, 1.03), ha="center", fontsize=7, color="0.4")
     if paper_band is not None:
         ax.axvspan(*paper_band, color="0.85", alpha=0.5, lw=0, label="paper's band (20–800)")
     if fit is not None and np.isfinite(fit.value):
@@ -782,9 +962,11 @@ def plot_loss_slices(slices: dict[str, Any], path: str | Path, title: str = "") 
     """li-sakib Fig 5: training-loss contours over a 2-D slice around each named optimum
     (`landscape.Slice`, one panel each, on one colour scale), the loss range in the title."""
     names = list(slices)
+    width = min(4.4, (MAX_WIDTH_IN - 1.2) / max(len(names), 1))
     fig, axes = plt.subplots(
-        1, len(names), figsize=(4.4 * len(names) + 1.2, 4.2), squeeze=False, layout="constrained"
-    )
+        1, len(names), figsize=(width * len(names) + 1.2, 4.2), squeeze=False,
+        layout="constrained",
+    )  # fmt: skip
     lo = min(float(np.min(s.loss)) for s in slices.values())
     hi = max(float(np.max(s.loss)) for s in slices.values())
     levels = np.linspace(lo, hi if hi > lo else lo + 1e-9, 21)
@@ -816,8 +998,12 @@ def plot_spikes(
     maximum over ≤ 2,000 chunks, so spikes survive thinning) with its spikes marked, and test
     accuracy on a second axis."""
     n = max(len(histories), 1)
-    fig, axes = plt.subplots(1, n, figsize=(min(3.4 * n, 14), 3.3), squeeze=False)
-    for i, (ax, h) in enumerate(zip(axes[0], histories, strict=False)):
+    rows, cols = panel_grid(n, 4.5, 3.4, max_cols=2)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.4 * rows), squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    for i, (ax, h) in enumerate(zip(flat, histories, strict=False)):
         loss = np.asarray(h.batch_loss, dtype=float)
         if loss.size:
             edges = np.unique(np.linspace(0, loss.size, min(loss.size, 2000) + 1).astype(int))
@@ -827,20 +1013,20 @@ def plot_spikes(
         if marks:
             ax.plot(marks, np.maximum(loss[np.asarray(marks) - 1], 1e-12), "rv", ms=5)
         ax.set_yscale("log")
-        ylabel = "training loss (per step)" if i == 0 else ""
+        ylabel = "training loss (per step)" if i % cols == 0 else ""
         _style(ax, labels[i] if labels else f"run {i}", ylabel)
         acc = ax.twinx()
         x, idx = _positive_steps(h)
         acc.plot(x, np.asarray(h.test_acc, dtype=float)[idx], color=_color(1), lw=1.2)
         acc.set_ylim(-0.02, 1.02)
-        if i == n - 1:
+        if i % cols == cols - 1 or i == n - 1:
             acc.set_ylabel("test accuracy", color=_color(1))
     handles = [
         Line2D([], [], color=_color(0), lw=1, label="training loss"),
         Line2D([], [], color="r", marker="v", ls="", label="spike"),
         Line2D([], [], color=_color(1), lw=1, label="test accuracy"),
     ]
-    axes[0][0].legend(handles=handles, fontsize=7, frameon=False, loc="lower left")
+    axes[0][0].legend(handles=handles, fontsize=8, frameon=False, loc="lower left")
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path)

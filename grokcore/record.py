@@ -7,6 +7,7 @@ so that it can travel from a pytest-xdist worker to the controller and into
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
@@ -108,6 +109,9 @@ class ClaimRecord:
     # {"verdicts": {base seed: verdict}, "same": k, "of": n, "fragile": bool, "why": text};
     # None until `grokcore.report.stability` fills it from those sessions' results.json
     stability: dict[str, Any] | None = None
+    # the paper's number for the headline statistic (the spec's `paper_value`): the summary
+    # shows it where the record has no checks of its own (NOT RUN, ERROR)
+    paper_value: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -166,3 +170,98 @@ def combine(verdicts: list[Verdict]) -> Verdict:
     if all(v is Verdict.SUPPORTED for v in verdicts):
         return Verdict.SUPPORTED
     return Verdict.INCONCLUSIVE
+
+
+# -- the one verdict rule: checks, then the controls --------------------------------------------
+
+POSITIVE = "positive control"  # the words every positive control's check name holds
+REPORTED_ONLY = "reported, not judged"  # a check shown beside the others, never combined
+
+# The rule as the report's legend states it (grokcore.report.render); `ruling` applies it.
+VERDICT_RULE = (
+    "One rule decides every verdict. Each check compares a statistic's confidence interval "
+    "with the claim's region: inside is SUPPORTED, outside REFUTED, straddling (or too many "
+    "censored runs) INCONCLUSIVE. The checks together are SUPPORTED when all are, REFUTED "
+    "when any is, else INCONCLUSIVE. Then the controls, each judged the same way: a positive "
+    "control (an arm that must show the phenomenon) guards every verdict, so if one fails "
+    "the claim is INCONCLUSIVE. A control where the effect must not appear guards a "
+    "SUPPORTED: if it fails, the statistic would pass without the effect, so a SUPPORTED "
+    "becomes INCONCLUSIVE; a REFUTED stands (a failed control cannot produce it) and the "
+    "card says the control failed. Checks that a failed control leaves without meaning are "
+    "greyed as not interpretable, without badges. A statistic that could not be computed "
+    "(too many censored runs) reads 'not measured'."
+)
+
+
+def is_positive(c: Check) -> bool:
+    """A positive control's check (its name holds "positive control", also with a setup's
+    prefix, as `verdicts.merge` names them)."""
+    return POSITIVE in c.name
+
+
+@dataclass(frozen=True)
+class Ruling:
+    """What the controls make of a claim's verdict (`ruling`).
+
+    verdict: the claim's verdict under the rule; note: what the controls did, in words, for
+    the card's reason ("" when every control holds); interpretable: False where the checks
+    say nothing about the claim (a positive control failed, or a failed control leaves a
+    SUPPORTED without meaning), so the report greys them.
+    """
+
+    verdict: Verdict
+    note: str = ""
+    interpretable: bool = True
+    failed: tuple[str, ...] = ()  # the names of the controls that did not hold
+
+
+def ruling(verdict: Verdict, checks: Sequence[Check], control: Sequence[Check]) -> Ruling:
+    """The one verdict rule (`VERDICT_RULE`), applied to a judged verdict and its controls.
+
+    Idempotent: a judgement that already applied its positive control (`judge_checks`) or
+    its control (AR-SPIKE's `slingshot`) is left as it was; one that did not (OG-LU's
+    "large N flattens the U") is brought under the rule. NOT RUN and ERROR are left alone.
+    """
+    verdict = Verdict(verdict)
+    if verdict in (Verdict.NOT_RUN, Verdict.ERROR):
+        return Ruling(verdict)
+
+    def named(cs: list[Check]) -> str:
+        return "; ".join(f"{c.name} ({Verdict(c.verdict).value}: {c.detail})" if c.detail
+                         else f"{c.name} ({Verdict(c.verdict).value})" for c in cs)  # fmt: skip
+
+    failed = [c for c in control if Verdict(c.verdict) is not Verdict.SUPPORTED]
+    positive = [c for c in failed if is_positive(c)]
+    names = tuple(c.name for c in failed)
+    if positive:
+        note = f"positive control failed: {named(positive)}"
+        return Ruling(Verdict.INCONCLUSIVE, note, False, tuple(c.name for c in positive))
+    if not failed:
+        return Ruling(verdict)
+    judged = [Verdict(c.verdict) for c in checks if not c.name.startswith(REPORTED_ONLY)]
+    if verdict is Verdict.SUPPORTED or (judged and combine(judged) is Verdict.SUPPORTED):
+        return Ruling(
+            Verdict.INCONCLUSIVE,
+            f"control failed: {named(failed)}; the checks would pass without the effect, so "
+            "their SUPPORTED cannot stand",
+            False,
+            names,
+        )
+    if verdict is Verdict.REFUTED:
+        return Ruling(
+            verdict,
+            f"control failed too: {named(failed)}; a failed control cannot produce a "
+            "REFUTED, which stands",
+            failed=names,
+        )
+    return Ruling(verdict, f"control failed too: {named(failed)}", failed=names)
+
+
+def ruled_reason(reason: str, r: Ruling, before: Verdict) -> str:
+    """The card's reason with the ruling's note: first where the note changed the verdict,
+    after it otherwise; unchanged where the reason already names every failed control."""
+    if not r.note or (r.verdict is before and all(n in reason for n in r.failed)):
+        return reason
+    if r.verdict is not before:
+        return f"{r.note}. The checks alone: {reason}" if reason else r.note
+    return f"{reason}; {r.note}" if reason else r.note

@@ -144,6 +144,7 @@ def claim_meta(item: pytest.Item) -> dict:
         "title": m.kwargs.get("title", ""),
         "paper": m.kwargs.get("paper", ""),
         "section": m.kwargs.get("section", ""),
+        "paper_value": m.kwargs.get("paper_value", ""),
     }
 
 

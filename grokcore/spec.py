@@ -112,6 +112,9 @@ class ClaimSpec:
     setting: ClassVar[str] = ""
     statistic: ClassVar[str] = ""
     control: ClassVar[str] = ""
+    # the paper's number for the headline statistic, as its first check states it: the
+    # summary's paper column, also where the claim has no checks (NOT RUN)
+    paper_value: ClassVar[str] = ""
     gpu: ClassVar[bool] = False  # the paper tier needs a CUDA device
     quick_seconds: ClassVar[int] = 0  # measured at the quick tier; longest first, for balance
     expected: ClassVar[Mapping[str, Expectation]] = {}  # scale -> known non-SUPPORTED outcome

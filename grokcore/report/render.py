@@ -31,7 +31,15 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from grokcore.record import ClaimRecord, Verdict, verdict_expected
+from grokcore.record import (
+    VERDICT_RULE,
+    Check,
+    ClaimRecord,
+    Verdict,
+    is_positive,
+    ruling,
+    verdict_expected,
+)
 from grokcore.report import forest, papers
 
 TEMPLATE = "template.html.j2"
@@ -112,6 +120,7 @@ def _environment() -> jinja2.Environment:
         vtext=verdict_text,
         vclass=verdict_class,
         expected=is_expected,
+        checkvalue=check_value,
     )
     return env
 
@@ -130,36 +139,55 @@ def _figure_src(path: str, out_dir: Path) -> str | None:
     return None
 
 
-POSITIVE = "positive control"  # the name every positive control's check starts with
-VERDICT_RULE = (
-    "One rule decides every verdict. Each check compares a statistic's confidence interval "
-    "with the claim's region: inside is SUPPORTED, outside REFUTED, straddling (or too many "
-    "censored runs) INCONCLUSIVE; a claim is SUPPORTED when all its checks are, REFUTED when "
-    "any is, else INCONCLUSIVE. Only a positive control (an arm that must show the "
-    "phenomenon) can change that: if it fails, the claim is INCONCLUSIVE and its checks are "
-    "greyed as not interpretable. The other controls (where the effect must not appear) are "
-    "reported beside the checks; one that fails is flagged on the claim's row, and it lowers "
-    "the verdict only where the claim counts it among its checks."
-)
-
-
 def is_expected(r: ClaimRecord) -> bool:
     """The verdict is the one the claim's spec records as known at this scale."""
     return verdict_expected(r)
 
 
+def not_interpretable(r: ClaimRecord) -> bool:
+    """The record's checks say nothing about the claim under the one verdict rule (a positive
+    control failed, or a failed control leaves their SUPPORTED without meaning)."""
+    return not ruling(r.verdict, r.checks, r.control).interpretable
+
+
 def positive_failed(r: ClaimRecord) -> bool:
-    """A positive control did not hold: the checks say nothing about the claim."""
-    return any(
-        c.name.startswith(POSITIVE) and c.verdict is not Verdict.SUPPORTED for c in r.control
-    )
+    """A positive control did not hold."""
+    return any(is_positive(c) and c.verdict is not Verdict.SUPPORTED for c in r.control)
 
 
 def failed_controls(r: ClaimRecord) -> list[str]:
     """The names of the controls (not positive ones) that did not hold."""
-    return [
-        c.name for c in r.control if POSITIVE not in c.name and c.verdict is not Verdict.SUPPORTED
-    ]
+    return [c.name for c in r.control if not is_positive(c) and c.verdict is not Verdict.SUPPORTED]
+
+
+def paper_value(r: ClaimRecord) -> str:
+    """The paper's number for the claim's headline: its first check's, else the spec's (a
+    NOT RUN record has no checks but keeps the paper's value); "" where the paper gives none."""
+    if r.checks and r.checks[0].paper_value:
+        return r.checks[0].paper_value
+    return r.paper_value
+
+
+def censored_count(r: ClaimRecord) -> tuple[int, int] | None:
+    """(censored, runs) from the per-run table: runs that never generalized (`test_censored`)
+    or never grokked (`grokked` false); None where the table says neither."""
+    flags = []
+    for run in r.runs:
+        if "test_censored" in run:
+            flags.append(bool(run["test_censored"]))
+        elif "grokked" in run:
+            flags.append(not run["grokked"])
+    return (sum(flags), len(flags)) if flags else None
+
+
+def check_value(c: Check, r: ClaimRecord | None = None) -> str:
+    """A check's value with its CI ("0.54 [0.50, 0.58]"), or "not measured (k of n runs
+    censored)" where the statistic is NaN: a number the data could not give is no number."""
+    v = c.value
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        counts = censored_count(r) if r is not None else None
+        return "not measured" + (f" ({counts[0]} of {counts[1]} runs censored)" if counts else "")
+    return fmt(v) + (f" {fmt_ci(c.ci)}" if c.ci is not None else "")
 
 
 def stand_in(r: ClaimRecord) -> bool:
@@ -180,8 +208,7 @@ def strength(r: ClaimRecord) -> str:
         parts.append(f"{n} seed{'s' if n != 1 else ''}" + (" (few)" if n <= 3 else ""))
     if r.checks:
         c = r.checks[0]
-        ours = fmt(c.value) + (f" {fmt_ci(c.ci)}" if c.ci is not None else "")
-        parts.append(f"ours {ours} vs paper {c.paper_value or '—'}")
+        parts.append(f"ours {check_value(c, r)} vs paper {c.paper_value or '—'}")
     if r.stability:
         parts.append(stability_text(r.stability))
     return " · ".join(parts)
@@ -213,10 +240,12 @@ def _card(record: ClaimRecord, out_dir: Path, header: dict | None = None) -> dic
     return {
         "r": record,
         "expected": is_expected(record),
-        "uninterpretable": positive_failed(record),
+        "uninterpretable": not_interpretable(record),
+        "positive_failed": positive_failed(record),
         "failed_controls": failed_controls(record),
         "stand_in": stand_in(record),
         "strength": strength(record),
+        "paper_value": paper_value(record),
         "command": command(record, header or {}),
         "figures": [
             {"caption": f.caption, "path": f.path, "src": _figure_src(f.path, out_dir)}
@@ -420,7 +449,7 @@ def summary_rows(records: list[ClaimRecord]) -> list[dict[str, Any]]:
                 "value": "" if c is None else c.value,
                 "ci_lo": "" if c is None or c.ci is None else c.ci[0],
                 "ci_hi": "" if c is None or c.ci is None else c.ci[1],
-                "paper_value": (c.paper_value or "") if c else "",
+                "paper_value": paper_value(r),
                 "seeds": n_seeds(r) or "",
                 "stability": stability_text(r.stability) if r.stability else "",
                 "reason": r.reason,

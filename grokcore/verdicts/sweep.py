@@ -221,8 +221,13 @@ def _num(v: float | None) -> float | None:
     return None if v is None else float(v)
 
 
-def _fmt(e: stats.Estimate) -> str:
-    return f"{e.value:+.3f} [{e.ci[0]:+.3f}, {e.ci[1]:+.3f}]"
+def fmt_rho(e: stats.Estimate, digits: int = 3) -> str:
+    """ρ [CI] with signs, or "not measured" where the data gave no ρ (NaN: e.g. every run
+    ranked alike because none grokked), never "+nan [+nan, +nan]"."""
+    if not np.isfinite(e.value):
+        return "not measured"
+    lo, hi = (f"{x:+.{digits}f}" if np.isfinite(x) else "—" for x in e.ci)
+    return f"{e.value:+.{digits}f} [{lo}, {hi}]"
 
 
 def sweep_correlations(
@@ -265,7 +270,7 @@ def sweep_correlations(
     checks = []
     for name, region in REGIONS.items():
         e = est[name]
-        rest = ", ".join(f"{u}: {_fmt(v)}" for u, v in e.items() if u != "epochs")
+        rest = ", ".join(f"{u}: {fmt_rho(v)}" for u, v in e.items() if u != "epochs")
         checks.append(
             stats.judge(
                 e["epochs"],
@@ -294,7 +299,9 @@ def sweep_correlations(
                 Region.contains(0.0),
                 f"control: ρ({NAMES[name]} labels permuted across runs, delay)",
                 f"median and 95% band of {null.size} seeded permutations, n={n}: must sit on "
-                f"0; permutation p of the observed ρ = {obs:+.3f}: {p:.3f}",
+                f"0; permutation p of the observed ρ = {obs:+.3f}: {p:.3f}"
+                if np.isfinite(obs) and np.isfinite(p)
+                else f"0; the observed ρ was not measured ({censored})",
             )
         )
     runs = [
@@ -355,9 +362,9 @@ def correlation_table(
 def describe(table: Mapping[str, stats.Estimate]) -> dict[str, str]:
     """The table as report text: ρ [CI] beside the paper's r, one entry per factor."""
     return {
-        f"ρ({NAMES.get(f, f)}, delay in epochs)": f"{_fmt(e)} (paper {PAPER_R[f]:+.3f})"
+        f"ρ({NAMES.get(f, f)}, delay in epochs)": f"{fmt_rho(e)} (paper {PAPER_R[f]:+.3f})"
         if f in PAPER_R
-        else _fmt(e)
+        else fmt_rho(e)
         for f, e in table.items()
     }
 
