@@ -17,7 +17,7 @@ from grokcore.cache import RunCache, key_of
 from grokcore.config import Continuation, EmbedMLP, ModularTask, Optimizer, RunConfig
 from grokcore.data import build_data
 from grokcore.plan import Plan, _ensembles
-from grokcore.runs import STATS, run, warm, waves, with_parents
+from grokcore.runs import RunStats, run, warm, waves, with_parents
 from grokcore.spec import Scope
 from grokcore.train import Ensemble
 from grokcore.train.engine import _subset
@@ -198,17 +198,17 @@ def test_run_trains_parents_first_and_a_cached_child_needs_no_parent(tmp_path):
     child = child_of(cfg, steps=30, state="carried")
     grandchild = child_of(child, steps=20, state="carried")
     assert grandchild.step_offset == 70 and [c.steps for c in grandchild.lineage()] == [40, 30]
-    before = STATS.trained
-    (h,) = run([grandchild], cache, progress=False)
-    assert STATS.trained - before == 3  # parent, child, grandchild, in that order
+    stats = RunStats()
+    (h,) = run([grandchild], cache, progress=False, stats=stats)
+    assert stats.trained == 3  # parent, child, grandchild, in that order
     (long,) = run([cfg.replace(steps=90, keep_params=True)], cache, progress=False)
     np.testing.assert_array_equal(h.final_params, long.final_params)
-    before = STATS.trained
     by_key = {grandchild.key(): grandchild}
     found = {grandchild.key(): h}
     assert with_parents(by_key, found, cache) == by_key  # cached: its parents are not needed
-    run([grandchild], cache, progress=False)
-    assert STATS.trained == before
+    stats = RunStats()
+    run([grandchild], cache, progress=False, stats=stats)
+    assert (stats.trained, stats.cached) == (0, 1)
 
 
 def test_waves_and_the_plan_put_parents_before_children():
@@ -231,9 +231,9 @@ def test_warm_trains_a_shards_children_after_their_parents(tmp_path):
     child = child_of(base(steps=40), steps=30, state="fresh", subset=150)
     assert warm([child], cache, progress=False) == 2
     assert warm([child, child.start.parent], cache, progress=False) == 0
-    before = STATS.trained
-    run([child], cache, progress=False)
-    assert STATS.trained == before
+    stats = RunStats()
+    run([child], cache, progress=False, stats=stats)
+    assert stats.trained == 0
 
 
 def test_the_time_probe_and_weight_readers_build_a_child_without_its_parent():

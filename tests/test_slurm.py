@@ -24,11 +24,11 @@ import numpy as np
 import pytest
 
 from grokcore import slurm
-from grokcore.slurm import status as slurm_status
 from grokcore.cache import RunCache, key_of
 from grokcore.cli import main
 from grokcore.history import History
 from grokcore.runs import run
+from grokcore.slurm import status as slurm_status
 
 ROOT = Path(__file__).resolve().parents[1]
 
