@@ -52,12 +52,20 @@ def _runs(caches: list[RunCache], scope: Scope):
     return out
 
 
+_RANGES: dict[tuple[str, float, int], float] = {}  # (run key, span, direction seed) -> range
+
+
+def _range(c, h, span: float, d: int, points: int) -> float:
+    at = (c.key(), span, d)
+    if at not in _RANGES:  # the pooled rows reuse each base seed's slices
+        seed = c.seed + d * DIRECTION_STRIDE
+        _RANGES[at] = loss_slice(c, h, points=points, span=span, seed=seed).range
+    return _RANGES[at]
+
+
 def _judge(arms, span: float, d: int, points: int) -> dict:
     ranges = {
-        name: [
-            loss_slice(c, h, points=points, span=span, seed=c.seed + d * DIRECTION_STRIDE).range
-            for c, h in zip(cs, hs, strict=True)
-        ]
+        name: [_range(c, h, span, d, points) for c, h in zip(cs, hs, strict=True)]
         for name, (cs, hs) in arms.items()
     }
     j = range_ratio(
