@@ -461,8 +461,8 @@ def test_train_limit_compares_the_estimate(project: pytest.Pytester, limit: str,
     assert len(cache_entries(cache)) == (2 if trains else 0)
     if not trains:
         assert re.search(
-            r"\(estimated \d+ s on cpu by grokcore.estimate\); "
-            r"that is over --train-limit 1e-06 min",
+            r"\(estimated \d+ s on cpu by grokcore.estimate, every arm summed: "
+            r"2 EmbedMLP runs × 20 steps \d+ s\); that is over --train-limit 1e-06 min",
             rec.reason,
         ), rec.reason
 
