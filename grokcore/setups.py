@@ -877,11 +877,6 @@ def li_sakib_mnist(
 # -- li-sakib: Power et al.'s transformer on x ÷ y --------------------------------------------
 
 
-def train_size(task: ModularTask) -> int:
-    """Training pairs of a modular task's split (`grokcore.data.modular.split_indices`)."""
-    return task.split_sizes[0]
-
-
 def li_sakib(
     *,
     seed: int,
@@ -902,7 +897,7 @@ def li_sakib(
     above the training set trains full batch.
     """
     task = ModularTask(op=op, p=p, train_frac=train_frac)
-    n_train = train_size(task)
+    n_train = task.n_train
     batch = batch_size or min(512, math.ceil(n_train / 2))
     batch_or_full = batch if batch < n_train else None
     if scale == "full":

@@ -168,7 +168,7 @@ def test_comprehension_band_runs_reads_the_ratios_from_the_configs():
     primes, batches = setups.LS_BAND_GRID["quick"]
     configs = [setups.li_sakib(seed=0, p=p, batch_size=b) for p in primes for b in batches]
     ratios = train_batch_ratios(configs)
-    assert ratios == [setups.train_size(c.task) / c.batch_size for c in configs]
+    assert ratios == [c.task.n_train / c.batch_size for c in configs]
     kinds = ["comprehension" if 10 < r < 40 else "grokking" for r in ratios]
     hs = [synthetic(100, 150 if k == "comprehension" else 3000, seed=i)
           for i, k in enumerate(kinds)]  # fmt: skip

@@ -39,7 +39,6 @@ from grokcore.config import ModularTask, RunConfig
 from grokcore.history import History
 from grokcore.metrics import Phase
 from grokcore.record import Check, Verdict
-from grokcore.setups import train_size
 from grokcore.verdicts.judgement import Judgement, judge_checks
 
 PAPER_BAND = (20.0, 800.0)  # li-sakib §3.2, Fig 4: "mostly ranging from 20 to 800"
@@ -211,7 +210,7 @@ def train_batch_ratios(configs: Sequence[RunConfig]) -> list[float]:
     for c in configs:
         if not isinstance(c.task, ModularTask):
             raise ValueError(f"train_batch_ratios: {type(c.task).__name__} is not a modular task")
-        n_train = train_size(c.task)
+        n_train = c.task.n_train
         out.append(n_train / (c.batch_size or n_train))
     return out
 

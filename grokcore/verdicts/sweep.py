@@ -34,7 +34,7 @@ import numpy as np
 from scipy import stats as st
 
 from grokcore import metrics, stats
-from grokcore.config import RunConfig
+from grokcore.config import ModularTask, RunConfig
 from grokcore.history import History
 from grokcore.record import Verdict
 from grokcore.stats import Region
@@ -78,10 +78,11 @@ def epochs(steps: float, batch_size: float | None, n_train: int) -> float:
 
 
 def train_size(cfg: RunConfig) -> int:
-    """N_train of a modular run: the size of its training split (the epoch's length)."""
-    from grokcore.data import build_data
-
-    return len(build_data(cfg.task, cfg.split_seed).y_train)
+    """N_train of a modular run: the size of its training split (the epoch's length), from
+    the task's split sizes, without building the data."""
+    if not isinstance(cfg.task, ModularTask):
+        raise ValueError(f"train_size: {type(cfg.task).__name__} is not a modular task")
+    return cfg.task.n_train
 
 
 @dataclass(frozen=True)
